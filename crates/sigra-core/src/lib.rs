@@ -1,0 +1,41 @@
+//! # sigra-core
+//!
+//! The hardened core of [Sigra](https://github.com/sigra-rs/sigra): production authentication
+//! for [Axum](https://docs.rs/axum). Every security decision lives here, so a fix reaches
+//! every app with `cargo update`; the app keeps its own handlers, SQL and templates
+//! (rendered by `cargo sigra install`).
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`password`] | Argon2id hashing, bcrypt verify-and-upgrade, rehash policy, password policy, bounded hashing pool |
+//! | [`token`] | random tokens, SHA-256 digests, HMAC envelopes bound to purpose/subject/age, numeric codes |
+//! | [`keys`] | the secret key base and per-purpose key derivation |
+//! | [`encryption`] | AES-256-GCM encryption at rest with key ids and rotation |
+//! | [`totp`] | RFC 6238 TOTP with replay defence, otpauth URIs, QR codes |
+//! | [`backup_code`] | MFA backup codes |
+//! | [`jwt`] | JWT signing and verification with an algorithm allow-list |
+//! | [`api_token`] | `sigra_sk_…` API tokens and scopes |
+//! | [`config`] | [`SigraConfig`](config::SigraConfig): every default in one place |
+//!
+//! Every fallible function returns its module's error type; all of them convert into the
+//! crate-level [`Error`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod api_token;
+pub mod backup_code;
+pub mod config;
+pub mod encryption;
+mod error;
+pub mod jwt;
+pub mod keys;
+pub mod password;
+pub mod random;
+pub mod token;
+pub mod totp;
+
+pub use error::Error;
