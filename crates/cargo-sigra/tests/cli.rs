@@ -1,0 +1,56 @@
+//! The `cargo sigra` binary as cargo runs it (`cargo-sigra sigra ...`) and directly.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn cargo_sigra(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-sigra"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_works_as_a_cargo_subcommand_and_directly() {
+    for args in [&["sigra", "--help"][..], &["--help"][..]] {
+        let out = cargo_sigra(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Usage: cargo sigra"), "{text}");
+        assert!(text.contains("gen-secret"), "{text}");
+    }
+}
+
+#[test]
+fn version_names_the_crate_version() {
+    let out = cargo_sigra(&["sigra", "--version"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+}
+
+#[test]
+fn gen_secret_prints_a_fresh_64_byte_key() {
+    let a = cargo_sigra(&["sigra", "gen-secret"]);
+    let b = cargo_sigra(&["gen-secret"]);
+    assert!(a.status.success() && b.status.success());
+    let (a, b) = (
+        String::from_utf8(a.stdout).unwrap(),
+        String::from_utf8(b.stdout).unwrap(),
+    );
+    assert_eq!(
+        a.trim().len(),
+        86,
+        "64 bytes in base64url without padding: {a}"
+    );
+    assert_ne!(a, b);
+    sigra_core::keys::SecretKeyBase::new(a.trim().as_bytes().to_vec()).unwrap();
+}
+
+#[test]
+fn an_unknown_subcommand_is_a_clear_usage_error() {
+    let out = cargo_sigra(&["sigra", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unrecognized subcommand"), "{err}");
+}
