@@ -971,3 +971,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn types_and_futures_can_cross_threads() {
+    // Axum handlers need Send futures; errors travel across tasks.
+    fn send<T: Send>(_: &T) {}
+    fn send_sync_static<T: Send + Sync + 'static>() {}
+    send_sync_static::<PasswordHasher>();
+    send_sync_static::<PasswordError>();
+    send_sync_static::<Password>();
+    send_sync_static::<Verification>();
+    let hasher = tiny();
+    let password = pw("correct horse battery");
+    send(&hasher.hash(&password));
+    send(&hasher.verify(&password, "$2b$04$x"));
+    send(&hasher.dummy_verify(&password));
+    send(&check_not_breached(&FakeRange::new(), &password));
+}
