@@ -32,414 +32,67 @@ macro_rules! setting {
 }
 
 /// Every setting, in the order of the documentation table.
+#[rustfmt::skip]
 pub(crate) static SETTINGS: &[Setting] = &[
     setting!("dev_mode", "SIGRA_DEV_MODE", dev_mode, boolean, show_bool),
-    setting!(
-        "session.idle_timeout",
-        "SIGRA_SESSION_IDLE_TIMEOUT",
-        session.idle_timeout,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "session.absolute_timeout",
-        "SIGRA_SESSION_ABSOLUTE_TIMEOUT",
-        session.absolute_timeout,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "session.remember_me_absolute_timeout",
-        "SIGRA_SESSION_REMEMBER_ME_ABSOLUTE_TIMEOUT",
-        session.remember_me_absolute_timeout,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "session.remember_me_idle_timeout",
-        "SIGRA_SESSION_REMEMBER_ME_IDLE_TIMEOUT",
-        session.remember_me_idle_timeout,
-        optional_duration,
-        show_optional_duration
-    ),
-    setting!(
-        "session.last_active_write_interval",
-        "SIGRA_SESSION_LAST_ACTIVE_WRITE_INTERVAL",
-        session.last_active_write_interval,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "session.sudo_window",
-        "SIGRA_SESSION_SUDO_WINDOW",
-        session.sudo_window,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "session.mfa_pending_timeout",
-        "SIGRA_SESSION_MFA_PENDING_TIMEOUT",
-        session.mfa_pending_timeout,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "cookie.name",
-        "SIGRA_COOKIE_NAME",
-        cookie.name,
-        string,
-        show_string
-    ),
-    setting!(
-        "cookie.secure",
-        "SIGRA_COOKIE_SECURE",
-        cookie.secure,
-        boolean,
-        show_bool
-    ),
-    setting!(
-        "cookie.host_prefix",
-        "SIGRA_COOKIE_HOST_PREFIX",
-        cookie.host_prefix,
-        boolean,
-        show_bool
-    ),
-    setting!(
-        "cookie.same_site",
-        "SIGRA_COOKIE_SAME_SITE",
-        cookie.same_site,
-        same_site,
-        show_same_site
-    ),
-    setting!(
-        "tokens.confirm_ttl",
-        "SIGRA_TOKEN_CONFIRM_TTL",
-        tokens.confirm_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "tokens.reset_password_ttl",
-        "SIGRA_TOKEN_RESET_PASSWORD_TTL",
-        tokens.reset_password_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "tokens.change_email_ttl",
-        "SIGRA_TOKEN_CHANGE_EMAIL_TTL",
-        tokens.change_email_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "tokens.magic_link_ttl",
-        "SIGRA_TOKEN_MAGIC_LINK_TTL",
-        tokens.magic_link_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "tokens.code_attempts.max",
-        "SIGRA_TOKEN_CODE_ATTEMPTS_MAX",
-        tokens.code_attempts.max,
-        number,
-        show_number
-    ),
-    setting!(
-        "tokens.code_attempts.window",
-        "SIGRA_TOKEN_CODE_ATTEMPTS_WINDOW",
-        tokens.code_attempts.window,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "tokens.resend.max",
-        "SIGRA_TOKEN_RESEND_MAX",
-        tokens.resend.max,
-        number,
-        show_number
-    ),
-    setting!(
-        "tokens.resend.window",
-        "SIGRA_TOKEN_RESEND_WINDOW",
-        tokens.resend.window,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "lockout.threshold",
-        "SIGRA_LOCKOUT_THRESHOLD",
-        lockout.threshold,
-        number,
-        show_number
-    ),
-    setting!(
-        "lockout.duration",
-        "SIGRA_LOCKOUT_DURATION",
-        lockout.duration,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "rate_limit.auth.max",
-        "SIGRA_RATE_LIMIT_AUTH_MAX",
-        rate_limit.auth.max,
-        number,
-        show_number
-    ),
-    setting!(
-        "rate_limit.auth.window",
-        "SIGRA_RATE_LIMIT_AUTH_WINDOW",
-        rate_limit.auth.window,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "mfa.lockout_threshold",
-        "SIGRA_MFA_LOCKOUT_THRESHOLD",
-        mfa.lockout_threshold,
-        number,
-        show_number
-    ),
-    setting!(
-        "mfa.lockout_duration",
-        "SIGRA_MFA_LOCKOUT_DURATION",
-        mfa.lockout_duration,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "mfa.totp_skew_steps",
-        "SIGRA_MFA_TOTP_SKEW_STEPS",
-        mfa.totp_skew_steps,
-        number,
-        show_number
-    ),
-    setting!(
-        "mfa.backup_code_count",
-        "SIGRA_MFA_BACKUP_CODE_COUNT",
-        mfa.backup_code_count,
-        number,
-        show_number
-    ),
-    setting!(
-        "mfa.trust_browser_ttl",
-        "SIGRA_MFA_TRUST_BROWSER_TTL",
-        mfa.trust_browser_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "passkey.challenge_ttl",
-        "SIGRA_PASSKEY_CHALLENGE_TTL",
-        passkey.challenge_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "passkey.user_verification",
-        "SIGRA_PASSKEY_USER_VERIFICATION",
-        passkey.user_verification,
-        user_verification,
-        show_user_verification
-    ),
-    setting!(
-        "passkey.sign_count_policy",
-        "SIGRA_PASSKEY_SIGN_COUNT_POLICY",
-        passkey.sign_count_policy,
-        sign_count_policy,
-        show_sign_count_policy
-    ),
-    setting!(
-        "password.min_chars",
-        "SIGRA_PASSWORD_MIN_CHARS",
-        password.min_chars,
-        number,
-        show_number
-    ),
-    setting!(
-        "password.max_bytes",
-        "SIGRA_PASSWORD_MAX_BYTES",
-        password.max_bytes,
-        number,
-        show_number
-    ),
-    setting!(
-        "password.reject_common",
-        "SIGRA_PASSWORD_REJECT_COMMON",
-        password.reject_common,
-        boolean,
-        show_bool
-    ),
-    setting!(
-        "password.breach_check",
-        "SIGRA_PASSWORD_BREACH_CHECK",
-        password.breach_check,
-        boolean,
-        show_bool
-    ),
-    setting!(
-        "password.argon2.memory_kib",
-        "SIGRA_ARGON2_MEMORY_KIB",
-        password.argon2.memory_kib,
-        number,
-        show_number
-    ),
-    setting!(
-        "password.argon2.iterations",
-        "SIGRA_ARGON2_ITERATIONS",
-        password.argon2.iterations,
-        number,
-        show_number
-    ),
-    setting!(
-        "password.argon2.parallelism",
-        "SIGRA_ARGON2_PARALLELISM",
-        password.argon2.parallelism,
-        number,
-        show_number
-    ),
-    setting!(
-        "password.argon2.max_concurrent",
-        "SIGRA_ARGON2_MAX_CONCURRENT",
-        password.argon2.max_concurrent,
-        count_or_auto,
-        show_count_or_auto
-    ),
-    setting!(
-        "api_token.prefix",
-        "SIGRA_API_TOKEN_PREFIX",
-        api_token.prefix,
-        string,
-        show_string
-    ),
-    setting!(
-        "api_token.last_used_write_interval",
-        "SIGRA_API_TOKEN_LAST_USED_WRITE_INTERVAL",
-        api_token.last_used_write_interval,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "api_token.max_ttl",
-        "SIGRA_API_TOKEN_MAX_TTL",
-        api_token.max_ttl,
-        optional_duration,
-        show_optional_duration
-    ),
-    setting!(
-        "api_token.require_expiry",
-        "SIGRA_API_TOKEN_REQUIRE_EXPIRY",
-        api_token.require_expiry,
-        boolean,
-        show_bool
-    ),
-    setting!(
-        "api_token.write_implies_read",
-        "SIGRA_API_TOKEN_WRITE_IMPLIES_READ",
-        api_token.write_implies_read,
-        boolean,
-        show_bool
-    ),
-    setting!(
-        "jwt.access_ttl",
-        "SIGRA_JWT_ACCESS_TTL",
-        jwt.access_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "jwt.refresh_ttl",
-        "SIGRA_JWT_REFRESH_TTL",
-        jwt.refresh_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "jwt.clock_skew",
-        "SIGRA_JWT_CLOCK_SKEW",
-        jwt.clock_skew,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "app_session.continuation_ttl",
-        "SIGRA_APP_SESSION_CONTINUATION_TTL",
-        app_session.continuation_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "app_session.code_ttl",
-        "SIGRA_APP_SESSION_CODE_TTL",
-        app_session.code_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "impersonation.idle_timeout",
-        "SIGRA_IMPERSONATION_IDLE_TIMEOUT",
-        impersonation.idle_timeout,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "impersonation.absolute_timeout",
-        "SIGRA_IMPERSONATION_ABSOLUTE_TIMEOUT",
-        impersonation.absolute_timeout,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "organization.slug_alias_ttl",
-        "SIGRA_ORG_SLUG_ALIAS_TTL",
-        organization.slug_alias_ttl,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "account.unconfirmed",
-        "SIGRA_ACCOUNT_UNCONFIRMED",
-        account.unconfirmed,
-        unconfirmed,
-        show_unconfirmed
-    ),
-    setting!(
-        "account.deletion_mode",
-        "SIGRA_ACCOUNT_DELETION_MODE",
-        account.deletion_mode,
-        deletion_mode,
-        show_deletion_mode
-    ),
-    setting!(
-        "account.deletion_grace",
-        "SIGRA_ACCOUNT_DELETION_GRACE",
-        account.deletion_grace,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "audit.metadata_max_bytes",
-        "SIGRA_AUDIT_METADATA_MAX_BYTES",
-        audit.metadata_max_bytes,
-        number,
-        show_number
-    ),
-    setting!(
-        "webhook.tolerance",
-        "SIGRA_WEBHOOK_TOLERANCE",
-        webhook.tolerance,
-        duration,
-        show_duration
-    ),
-    setting!(
-        "webhook.retry_backoff",
-        "SIGRA_WEBHOOK_RETRY_BACKOFF",
-        webhook.retry_backoff,
-        duration_list,
-        show_duration_list
-    ),
+    setting!("session.idle_timeout", "SIGRA_SESSION_IDLE_TIMEOUT", session.idle_timeout, duration, show_duration),
+    setting!("session.absolute_timeout", "SIGRA_SESSION_ABSOLUTE_TIMEOUT", session.absolute_timeout, duration, show_duration),
+    setting!("session.remember_me_absolute_timeout", "SIGRA_SESSION_REMEMBER_ME_ABSOLUTE_TIMEOUT", session.remember_me_absolute_timeout, duration, show_duration),
+    setting!("session.remember_me_idle_timeout", "SIGRA_SESSION_REMEMBER_ME_IDLE_TIMEOUT", session.remember_me_idle_timeout, optional_duration, show_optional_duration),
+    setting!("session.last_active_write_interval", "SIGRA_SESSION_LAST_ACTIVE_WRITE_INTERVAL", session.last_active_write_interval, duration, show_duration),
+    setting!("session.sudo_window", "SIGRA_SESSION_SUDO_WINDOW", session.sudo_window, duration, show_duration),
+    setting!("session.mfa_pending_timeout", "SIGRA_SESSION_MFA_PENDING_TIMEOUT", session.mfa_pending_timeout, duration, show_duration),
+    setting!("cookie.name", "SIGRA_COOKIE_NAME", cookie.name, string, show_string),
+    setting!("cookie.secure", "SIGRA_COOKIE_SECURE", cookie.secure, boolean, show_bool),
+    setting!("cookie.host_prefix", "SIGRA_COOKIE_HOST_PREFIX", cookie.host_prefix, boolean, show_bool),
+    setting!("cookie.same_site", "SIGRA_COOKIE_SAME_SITE", cookie.same_site, same_site, show_same_site),
+    setting!("tokens.confirm_ttl", "SIGRA_TOKEN_CONFIRM_TTL", tokens.confirm_ttl, duration, show_duration),
+    setting!("tokens.reset_password_ttl", "SIGRA_TOKEN_RESET_PASSWORD_TTL", tokens.reset_password_ttl, duration, show_duration),
+    setting!("tokens.change_email_ttl", "SIGRA_TOKEN_CHANGE_EMAIL_TTL", tokens.change_email_ttl, duration, show_duration),
+    setting!("tokens.magic_link_ttl", "SIGRA_TOKEN_MAGIC_LINK_TTL", tokens.magic_link_ttl, duration, show_duration),
+    setting!("tokens.code_attempts.max", "SIGRA_TOKEN_CODE_ATTEMPTS_MAX", tokens.code_attempts.max, number, show_number),
+    setting!("tokens.code_attempts.window", "SIGRA_TOKEN_CODE_ATTEMPTS_WINDOW", tokens.code_attempts.window, duration, show_duration),
+    setting!("tokens.resend.max", "SIGRA_TOKEN_RESEND_MAX", tokens.resend.max, number, show_number),
+    setting!("tokens.resend.window", "SIGRA_TOKEN_RESEND_WINDOW", tokens.resend.window, duration, show_duration),
+    setting!("lockout.threshold", "SIGRA_LOCKOUT_THRESHOLD", lockout.threshold, number, show_number),
+    setting!("lockout.duration", "SIGRA_LOCKOUT_DURATION", lockout.duration, duration, show_duration),
+    setting!("rate_limit.auth.max", "SIGRA_RATE_LIMIT_AUTH_MAX", rate_limit.auth.max, number, show_number),
+    setting!("rate_limit.auth.window", "SIGRA_RATE_LIMIT_AUTH_WINDOW", rate_limit.auth.window, duration, show_duration),
+    setting!("mfa.lockout_threshold", "SIGRA_MFA_LOCKOUT_THRESHOLD", mfa.lockout_threshold, number, show_number),
+    setting!("mfa.lockout_duration", "SIGRA_MFA_LOCKOUT_DURATION", mfa.lockout_duration, duration, show_duration),
+    setting!("mfa.totp_skew_steps", "SIGRA_MFA_TOTP_SKEW_STEPS", mfa.totp_skew_steps, number, show_number),
+    setting!("mfa.backup_code_count", "SIGRA_MFA_BACKUP_CODE_COUNT", mfa.backup_code_count, number, show_number),
+    setting!("mfa.trust_browser_ttl", "SIGRA_MFA_TRUST_BROWSER_TTL", mfa.trust_browser_ttl, duration, show_duration),
+    setting!("passkey.challenge_ttl", "SIGRA_PASSKEY_CHALLENGE_TTL", passkey.challenge_ttl, duration, show_duration),
+    setting!("passkey.user_verification", "SIGRA_PASSKEY_USER_VERIFICATION", passkey.user_verification, user_verification, show_user_verification),
+    setting!("passkey.sign_count_policy", "SIGRA_PASSKEY_SIGN_COUNT_POLICY", passkey.sign_count_policy, sign_count_policy, show_sign_count_policy),
+    setting!("password.min_chars", "SIGRA_PASSWORD_MIN_CHARS", password.min_chars, number, show_number),
+    setting!("password.max_bytes", "SIGRA_PASSWORD_MAX_BYTES", password.max_bytes, number, show_number),
+    setting!("password.reject_common", "SIGRA_PASSWORD_REJECT_COMMON", password.reject_common, boolean, show_bool),
+    setting!("password.breach_check", "SIGRA_PASSWORD_BREACH_CHECK", password.breach_check, boolean, show_bool),
+    setting!("password.argon2.memory_kib", "SIGRA_ARGON2_MEMORY_KIB", password.argon2.memory_kib, number, show_number),
+    setting!("password.argon2.iterations", "SIGRA_ARGON2_ITERATIONS", password.argon2.iterations, number, show_number),
+    setting!("password.argon2.parallelism", "SIGRA_ARGON2_PARALLELISM", password.argon2.parallelism, number, show_number),
+    setting!("password.argon2.max_concurrent", "SIGRA_ARGON2_MAX_CONCURRENT", password.argon2.max_concurrent, count_or_auto, show_count_or_auto),
+    setting!("api_token.prefix", "SIGRA_API_TOKEN_PREFIX", api_token.prefix, string, show_string),
+    setting!("api_token.last_used_write_interval", "SIGRA_API_TOKEN_LAST_USED_WRITE_INTERVAL", api_token.last_used_write_interval, duration, show_duration),
+    setting!("api_token.max_ttl", "SIGRA_API_TOKEN_MAX_TTL", api_token.max_ttl, optional_duration, show_optional_duration),
+    setting!("api_token.require_expiry", "SIGRA_API_TOKEN_REQUIRE_EXPIRY", api_token.require_expiry, boolean, show_bool),
+    setting!("api_token.write_implies_read", "SIGRA_API_TOKEN_WRITE_IMPLIES_READ", api_token.write_implies_read, boolean, show_bool),
+    setting!("jwt.access_ttl", "SIGRA_JWT_ACCESS_TTL", jwt.access_ttl, duration, show_duration),
+    setting!("jwt.refresh_ttl", "SIGRA_JWT_REFRESH_TTL", jwt.refresh_ttl, duration, show_duration),
+    setting!("jwt.clock_skew", "SIGRA_JWT_CLOCK_SKEW", jwt.clock_skew, duration, show_duration),
+    setting!("app_session.continuation_ttl", "SIGRA_APP_SESSION_CONTINUATION_TTL", app_session.continuation_ttl, duration, show_duration),
+    setting!("app_session.code_ttl", "SIGRA_APP_SESSION_CODE_TTL", app_session.code_ttl, duration, show_duration),
+    setting!("impersonation.idle_timeout", "SIGRA_IMPERSONATION_IDLE_TIMEOUT", impersonation.idle_timeout, duration, show_duration),
+    setting!("impersonation.absolute_timeout", "SIGRA_IMPERSONATION_ABSOLUTE_TIMEOUT", impersonation.absolute_timeout, duration, show_duration),
+    setting!("organization.slug_alias_ttl", "SIGRA_ORG_SLUG_ALIAS_TTL", organization.slug_alias_ttl, duration, show_duration),
+    setting!("account.unconfirmed", "SIGRA_ACCOUNT_UNCONFIRMED", account.unconfirmed, unconfirmed, show_unconfirmed),
+    setting!("account.deletion_mode", "SIGRA_ACCOUNT_DELETION_MODE", account.deletion_mode, deletion_mode, show_deletion_mode),
+    setting!("account.deletion_grace", "SIGRA_ACCOUNT_DELETION_GRACE", account.deletion_grace, duration, show_duration),
+    setting!("audit.metadata_max_bytes", "SIGRA_AUDIT_METADATA_MAX_BYTES", audit.metadata_max_bytes, number, show_number),
+    setting!("webhook.tolerance", "SIGRA_WEBHOOK_TOLERANCE", webhook.tolerance, duration, show_duration),
+    setting!("webhook.retry_backoff", "SIGRA_WEBHOOK_RETRY_BACKOFF", webhook.retry_backoff, duration_list, show_duration_list),
 ];
 
 /// The setting at `path`, if any.
