@@ -660,6 +660,39 @@ fn to_env_round_trips() {
     }
 }
 
+/// guides/configuration.md lists every variable with its real default, in table order.
+#[test]
+fn the_configuration_guide_matches_the_code() {
+    let guide =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guides/configuration.md");
+    let Ok(text) = std::fs::read_to_string(&guide) else {
+        eprintln!(
+            "skipped: {} not found (crate built outside the workspace)",
+            guide.display()
+        );
+        return;
+    };
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            let var = cells.get(1)?.trim_matches('`');
+            let default = cells.get(2)?.trim_matches('`');
+            let is_config = var.starts_with("SIGRA_")
+                && var != "SIGRA_SECRET_KEY_BASE"
+                && var != "SIGRA_ENCRYPTION_KEYS";
+            is_config.then(|| (var.to_owned(), default.to_owned()))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = SigraConfig::default()
+        .to_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    assert_eq!(rows, expected);
+}
+
 #[test]
 fn debug_is_safe_and_useful() {
     let shown = format!("{:?}", SigraConfig::default());
@@ -772,4 +805,10 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn config_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<SigraConfig>();
 }

@@ -485,3 +485,10 @@ proptest! {
         let _ = Keyring::parse(&spec);
     }
 }
+
+#[test]
+fn keyring_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Keyring>();
+    shareable::<EncryptionKey>();
+}
