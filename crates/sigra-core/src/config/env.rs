@@ -1,0 +1,435 @@
+//! `SIGRA_*` environment variables: the table of settings, and total parsers for their values.
+
+use super::account::{DeletionMode, UnconfirmedPolicy};
+use super::protection::{SignCountPolicy, UserVerification};
+use super::session::SameSite;
+use super::{ConfigError, SigraConfig};
+use std::time::Duration;
+
+/// What a value should have looked like (the end of an [`ConfigError::Env`] message).
+type Expected = &'static str;
+
+/// One setting: where it lives, its variable, how to read and show it.
+pub(crate) struct Setting {
+    pub(crate) path: &'static str,
+    pub(crate) env_var: &'static str,
+    set: fn(&mut SigraConfig, &str) -> Result<(), Expected>,
+    pub(crate) get: fn(&SigraConfig) -> String,
+}
+
+macro_rules! setting {
+    ($path:literal, $env:literal, $($field:ident).+, $parse:path, $show:path) => {
+        Setting {
+            path: $path,
+            env_var: $env,
+            set: |c, v| {
+                c.$($field).+ = $parse(v)?;
+                Ok(())
+            },
+            get: |c| $show(&c.$($field).+),
+        }
+    };
+}
+
+/// Every setting, in the order of the documentation table.
+#[rustfmt::skip]
+pub(crate) static SETTINGS: &[Setting] = &[
+    setting!("dev_mode", "SIGRA_DEV_MODE", dev_mode, boolean, show_bool),
+    setting!("session.idle_timeout", "SIGRA_SESSION_IDLE_TIMEOUT", session.idle_timeout, duration, show_duration),
+    setting!("session.absolute_timeout", "SIGRA_SESSION_ABSOLUTE_TIMEOUT", session.absolute_timeout, duration, show_duration),
+    setting!("session.remember_me_absolute_timeout", "SIGRA_SESSION_REMEMBER_ME_ABSOLUTE_TIMEOUT", session.remember_me_absolute_timeout, duration, show_duration),
+    setting!("session.remember_me_idle_timeout", "SIGRA_SESSION_REMEMBER_ME_IDLE_TIMEOUT", session.remember_me_idle_timeout, optional_duration, show_optional_duration),
+    setting!("session.last_active_write_interval", "SIGRA_SESSION_LAST_ACTIVE_WRITE_INTERVAL", session.last_active_write_interval, duration, show_duration),
+    setting!("session.sudo_window", "SIGRA_SESSION_SUDO_WINDOW", session.sudo_window, duration, show_duration),
+    setting!("session.mfa_pending_timeout", "SIGRA_SESSION_MFA_PENDING_TIMEOUT", session.mfa_pending_timeout, duration, show_duration),
+    setting!("cookie.name", "SIGRA_COOKIE_NAME", cookie.name, string, show_string),
+    setting!("cookie.secure", "SIGRA_COOKIE_SECURE", cookie.secure, boolean, show_bool),
+    setting!("cookie.host_prefix", "SIGRA_COOKIE_HOST_PREFIX", cookie.host_prefix, boolean, show_bool),
+    setting!("cookie.same_site", "SIGRA_COOKIE_SAME_SITE", cookie.same_site, same_site, show_same_site),
+    setting!("tokens.confirm_ttl", "SIGRA_TOKEN_CONFIRM_TTL", tokens.confirm_ttl, duration, show_duration),
+    setting!("tokens.reset_password_ttl", "SIGRA_TOKEN_RESET_PASSWORD_TTL", tokens.reset_password_ttl, duration, show_duration),
+    setting!("tokens.change_email_ttl", "SIGRA_TOKEN_CHANGE_EMAIL_TTL", tokens.change_email_ttl, duration, show_duration),
+    setting!("tokens.magic_link_ttl", "SIGRA_TOKEN_MAGIC_LINK_TTL", tokens.magic_link_ttl, duration, show_duration),
+    setting!("tokens.code_attempts.max", "SIGRA_TOKEN_CODE_ATTEMPTS_MAX", tokens.code_attempts.max, number, show_number),
+    setting!("tokens.code_attempts.window", "SIGRA_TOKEN_CODE_ATTEMPTS_WINDOW", tokens.code_attempts.window, duration, show_duration),
+    setting!("tokens.resend.max", "SIGRA_TOKEN_RESEND_MAX", tokens.resend.max, number, show_number),
+    setting!("tokens.resend.window", "SIGRA_TOKEN_RESEND_WINDOW", tokens.resend.window, duration, show_duration),
+    setting!("lockout.threshold", "SIGRA_LOCKOUT_THRESHOLD", lockout.threshold, number, show_number),
+    setting!("lockout.duration", "SIGRA_LOCKOUT_DURATION", lockout.duration, duration, show_duration),
+    setting!("rate_limit.auth.max", "SIGRA_RATE_LIMIT_AUTH_MAX", rate_limit.auth.max, number, show_number),
+    setting!("rate_limit.auth.window", "SIGRA_RATE_LIMIT_AUTH_WINDOW", rate_limit.auth.window, duration, show_duration),
+    setting!("mfa.lockout_threshold", "SIGRA_MFA_LOCKOUT_THRESHOLD", mfa.lockout_threshold, number, show_number),
+    setting!("mfa.lockout_duration", "SIGRA_MFA_LOCKOUT_DURATION", mfa.lockout_duration, duration, show_duration),
+    setting!("mfa.totp_skew_steps", "SIGRA_MFA_TOTP_SKEW_STEPS", mfa.totp_skew_steps, number, show_number),
+    setting!("mfa.backup_code_count", "SIGRA_MFA_BACKUP_CODE_COUNT", mfa.backup_code_count, number, show_number),
+    setting!("mfa.trust_browser_ttl", "SIGRA_MFA_TRUST_BROWSER_TTL", mfa.trust_browser_ttl, duration, show_duration),
+    setting!("passkey.challenge_ttl", "SIGRA_PASSKEY_CHALLENGE_TTL", passkey.challenge_ttl, duration, show_duration),
+    setting!("passkey.user_verification", "SIGRA_PASSKEY_USER_VERIFICATION", passkey.user_verification, user_verification, show_user_verification),
+    setting!("passkey.sign_count_policy", "SIGRA_PASSKEY_SIGN_COUNT_POLICY", passkey.sign_count_policy, sign_count_policy, show_sign_count_policy),
+    setting!("password.min_chars", "SIGRA_PASSWORD_MIN_CHARS", password.min_chars, number, show_number),
+    setting!("password.max_bytes", "SIGRA_PASSWORD_MAX_BYTES", password.max_bytes, number, show_number),
+    setting!("password.reject_common", "SIGRA_PASSWORD_REJECT_COMMON", password.reject_common, boolean, show_bool),
+    setting!("password.breach_check", "SIGRA_PASSWORD_BREACH_CHECK", password.breach_check, boolean, show_bool),
+    setting!("password.argon2.memory_kib", "SIGRA_ARGON2_MEMORY_KIB", password.argon2.memory_kib, number, show_number),
+    setting!("password.argon2.iterations", "SIGRA_ARGON2_ITERATIONS", password.argon2.iterations, number, show_number),
+    setting!("password.argon2.parallelism", "SIGRA_ARGON2_PARALLELISM", password.argon2.parallelism, number, show_number),
+    setting!("password.argon2.max_concurrent", "SIGRA_ARGON2_MAX_CONCURRENT", password.argon2.max_concurrent, count_or_auto, show_count_or_auto),
+    setting!("api_token.prefix", "SIGRA_API_TOKEN_PREFIX", api_token.prefix, string, show_string),
+    setting!("api_token.last_used_write_interval", "SIGRA_API_TOKEN_LAST_USED_WRITE_INTERVAL", api_token.last_used_write_interval, duration, show_duration),
+    setting!("api_token.max_ttl", "SIGRA_API_TOKEN_MAX_TTL", api_token.max_ttl, optional_duration, show_optional_duration),
+    setting!("api_token.require_expiry", "SIGRA_API_TOKEN_REQUIRE_EXPIRY", api_token.require_expiry, boolean, show_bool),
+    setting!("api_token.write_implies_read", "SIGRA_API_TOKEN_WRITE_IMPLIES_READ", api_token.write_implies_read, boolean, show_bool),
+    setting!("jwt.access_ttl", "SIGRA_JWT_ACCESS_TTL", jwt.access_ttl, duration, show_duration),
+    setting!("jwt.refresh_ttl", "SIGRA_JWT_REFRESH_TTL", jwt.refresh_ttl, duration, show_duration),
+    setting!("jwt.clock_skew", "SIGRA_JWT_CLOCK_SKEW", jwt.clock_skew, duration, show_duration),
+    setting!("app_session.continuation_ttl", "SIGRA_APP_SESSION_CONTINUATION_TTL", app_session.continuation_ttl, duration, show_duration),
+    setting!("app_session.code_ttl", "SIGRA_APP_SESSION_CODE_TTL", app_session.code_ttl, duration, show_duration),
+    setting!("impersonation.idle_timeout", "SIGRA_IMPERSONATION_IDLE_TIMEOUT", impersonation.idle_timeout, duration, show_duration),
+    setting!("impersonation.absolute_timeout", "SIGRA_IMPERSONATION_ABSOLUTE_TIMEOUT", impersonation.absolute_timeout, duration, show_duration),
+    setting!("organization.slug_alias_ttl", "SIGRA_ORG_SLUG_ALIAS_TTL", organization.slug_alias_ttl, duration, show_duration),
+    setting!("account.unconfirmed", "SIGRA_ACCOUNT_UNCONFIRMED", account.unconfirmed, unconfirmed, show_unconfirmed),
+    setting!("account.deletion_mode", "SIGRA_ACCOUNT_DELETION_MODE", account.deletion_mode, deletion_mode, show_deletion_mode),
+    setting!("account.deletion_grace", "SIGRA_ACCOUNT_DELETION_GRACE", account.deletion_grace, duration, show_duration),
+    setting!("audit.metadata_max_bytes", "SIGRA_AUDIT_METADATA_MAX_BYTES", audit.metadata_max_bytes, number, show_number),
+    setting!("webhook.tolerance", "SIGRA_WEBHOOK_TOLERANCE", webhook.tolerance, duration, show_duration),
+    setting!("webhook.retry_backoff", "SIGRA_WEBHOOK_RETRY_BACKOFF", webhook.retry_backoff, duration_list, show_duration_list),
+];
+
+/// The setting at `path`, if any.
+pub(crate) fn find(path: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.path == path)
+}
+
+/// Applies every variable `lookup` returns a value for. Stops at the first unreadable value.
+pub(crate) fn apply(
+    config: &mut SigraConfig,
+    mut lookup: impl FnMut(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for setting in SETTINGS {
+        let Some(raw) = lookup(setting.env_var) else {
+            continue;
+        };
+        let value = raw.trim();
+        let result = if value.is_empty() {
+            Err("a value; it is empty (unset the variable to keep the default)")
+        } else {
+            (setting.set)(config, value)
+        };
+        result.map_err(|expected| ConfigError::Env {
+            var: setting.env_var,
+            value: shorten(&raw),
+            expected,
+        })?;
+    }
+    Ok(())
+}
+
+/// At most 64 characters of a bad value, for the error message.
+fn shorten(raw: &str) -> String {
+    const MAX: usize = 64;
+    match raw.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", raw.get(..cut).unwrap_or_default()),
+        None => raw.to_owned(),
+    }
+}
+
+// ------------------------------------------------------------------------ parsers (total)
+
+const DURATION: Expected = "a duration such as 90s, 30m, 24h, 60d or a plain number of seconds";
+
+/// `90s`, `30m`, `24h`, `60d` or plain seconds (`300`).
+pub(crate) fn duration(v: &str) -> Result<Duration, Expected> {
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (digits, unit) = v.split_at_checked(split).ok_or(DURATION)?;
+    if digits.is_empty() {
+        return Err(DURATION);
+    }
+    let unit_secs: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(DURATION),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_secs))
+        .map(Duration::from_secs)
+        .ok_or("a duration that fits in 64 bits of seconds")
+}
+
+fn optional_duration(v: &str) -> Result<Option<Duration>, Expected> {
+    if v.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    duration(v)
+        .map(Some)
+        .map_err(|_| "`none` or a duration such as 90s, 30m, 24h, 60d or plain seconds")
+}
+
+fn duration_list(v: &str) -> Result<Vec<Duration>, Expected> {
+    if v.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    v.split(',')
+        .map(|item| duration(item.trim()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| "`none` or comma-separated durations such as 1m,5m,15m,1h,3h")
+}
+
+fn boolean(v: &str) -> Result<bool, Expected> {
+    match v {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ if v.eq_ignore_ascii_case("true") => Ok(true),
+        _ if v.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err("true, false, 1 or 0"),
+    }
+}
+
+fn number(v: &str) -> Result<u32, Expected> {
+    const NUMBER: Expected = "a whole number from 0 to 4294967295";
+    if !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NUMBER);
+    }
+    v.parse().map_err(|_| NUMBER)
+}
+
+fn count_or_auto(v: &str) -> Result<Option<usize>, Expected> {
+    if v.eq_ignore_ascii_case("auto") {
+        return Ok(None);
+    }
+    number(v)
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .map(Some)
+        .ok_or("`auto` (one per CPU core) or a whole number")
+}
+
+fn string(v: &str) -> Result<String, Expected> {
+    Ok(v.to_owned())
+}
+
+fn choice<T: Copy>(v: &str, options: &[(&str, T)], expected: Expected) -> Result<T, Expected> {
+    options
+        .iter()
+        .find(|(name, _)| v.eq_ignore_ascii_case(name))
+        .map(|&(_, value)| value)
+        .ok_or(expected)
+}
+
+fn same_site(v: &str) -> Result<SameSite, Expected> {
+    choice(
+        v,
+        &[
+            ("strict", SameSite::Strict),
+            ("lax", SameSite::Lax),
+            ("none", SameSite::None),
+        ],
+        "strict, lax or none",
+    )
+}
+
+fn user_verification(v: &str) -> Result<UserVerification, Expected> {
+    choice(
+        v,
+        &[
+            ("required", UserVerification::Required),
+            ("preferred", UserVerification::Preferred),
+            ("discouraged", UserVerification::Discouraged),
+        ],
+        "required, preferred or discouraged",
+    )
+}
+
+fn sign_count_policy(v: &str) -> Result<SignCountPolicy, Expected> {
+    choice(
+        v,
+        &[
+            ("warn", SignCountPolicy::Warn),
+            ("require_reauth", SignCountPolicy::RequireReauth),
+            ("revoke", SignCountPolicy::Revoke),
+        ],
+        "warn, require_reauth or revoke",
+    )
+}
+
+fn unconfirmed(v: &str) -> Result<UnconfirmedPolicy, Expected> {
+    choice(
+        v,
+        &[
+            ("allow", UnconfirmedPolicy::Allow),
+            ("block", UnconfirmedPolicy::Block),
+        ],
+        "allow or block",
+    )
+}
+
+fn deletion_mode(v: &str) -> Result<DeletionMode, Expected> {
+    choice(
+        v,
+        &[
+            ("soft", DeletionMode::Soft),
+            ("hard", DeletionMode::Hard),
+            ("anonymize", DeletionMode::Anonymize),
+        ],
+        "soft, hard or anonymize",
+    )
+}
+
+// ------------------------------------------------------------------------ display
+
+/// A duration in the largest unit that divides it exactly (days only from 7 days on, so
+/// 48 hours stays `48h`); values that are not whole seconds are rounded down.
+pub(crate) fn show_duration(d: &Duration) -> String {
+    let s = d.as_secs();
+    if s == 0 {
+        "0s".to_owned()
+    } else if s.is_multiple_of(86_400) && s >= 7 * 86_400 {
+        format!("{}d", s / 86_400)
+    } else if s.is_multiple_of(3_600) {
+        format!("{}h", s / 3_600)
+    } else if s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn show_optional_duration(d: &Option<Duration>) -> String {
+    d.as_ref().map_or_else(|| "none".to_owned(), show_duration)
+}
+
+fn show_duration_list(list: &[Duration]) -> String {
+    if list.is_empty() {
+        return "none".to_owned();
+    }
+    list.iter().map(show_duration).collect::<Vec<_>>().join(",")
+}
+
+fn show_bool(b: &bool) -> String {
+    b.to_string()
+}
+
+fn show_number(n: &u32) -> String {
+    n.to_string()
+}
+
+fn show_count_or_auto(n: &Option<usize>) -> String {
+    n.map_or_else(|| "auto".to_owned(), |n| n.to_string())
+}
+
+fn show_string(s: &str) -> String {
+    s.to_owned()
+}
+
+fn show_same_site(v: &SameSite) -> String {
+    v.as_str().to_owned()
+}
+
+fn show_user_verification(v: &UserVerification) -> String {
+    v.as_str().to_owned()
+}
+
+fn show_sign_count_policy(v: &SignCountPolicy) -> String {
+    v.as_str().to_owned()
+}
+
+fn show_unconfirmed(v: &UnconfirmedPolicy) -> String {
+    v.as_str().to_owned()
+}
+
+fn show_deletion_mode(v: &DeletionMode) -> String {
+    v.as_str().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_every_unit() {
+        assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(duration("60d"), Ok(Duration::from_secs(60 * 86_400)));
+        assert_eq!(duration("300"), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("0"), Ok(Duration::ZERO));
+        for bad in [
+            "",
+            "m",
+            "-5m",
+            "+5m",
+            "5 m",
+            "5M",
+            "1h30m",
+            "1.5h",
+            "5w",
+            "٣m",
+            "99999999999999999999d",
+        ] {
+            assert!(duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn durations_show_in_the_largest_exact_unit() {
+        let cases = [
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (90, "90s"),
+            (3600, "1h"),
+            (48 * 3600, "48h"),
+            (7 * 86_400, "7d"),
+            (60 * 86_400, "60d"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(show_duration(&Duration::from_secs(secs)), text);
+            assert_eq!(duration(text), Ok(Duration::from_secs(secs)));
+        }
+    }
+
+    #[test]
+    fn scalars_parse() {
+        assert_eq!(boolean("TRUE"), Ok(true));
+        assert_eq!(boolean("0"), Ok(false));
+        assert!(boolean("yes").is_err());
+        assert_eq!(number("42"), Ok(42));
+        assert!(number("+42").is_err());
+        assert!(number("4294967296").is_err());
+        assert_eq!(count_or_auto("auto"), Ok(None));
+        assert_eq!(count_or_auto("4"), Ok(Some(4)));
+        assert_eq!(same_site("Strict"), Ok(SameSite::Strict));
+        assert!(same_site("lux").is_err());
+        assert_eq!(
+            duration_list("1m, 5m"),
+            Ok(vec![Duration::from_secs(60), Duration::from_secs(300)])
+        );
+        assert_eq!(duration_list("none"), Ok(vec![]));
+        assert!(duration_list("1m,,5m").is_err());
+    }
+
+    #[test]
+    fn shorten_cuts_on_character_boundaries() {
+        let long = "ż".repeat(100);
+        let short = shorten(&long);
+        assert_eq!(short.chars().count(), 65);
+        assert!(short.ends_with('…'));
+        assert_eq!(shorten("abc"), "abc");
+    }
+
+    #[test]
+    fn every_setting_is_named_once() {
+        let mut paths: Vec<_> = SETTINGS.iter().map(|s| s.path).collect();
+        let mut vars: Vec<_> = SETTINGS.iter().map(|s| s.env_var).collect();
+        paths.sort_unstable();
+        vars.sort_unstable();
+        let n = SETTINGS.len();
+        paths.dedup();
+        vars.dedup();
+        assert_eq!((paths.len(), vars.len()), (n, n));
+        assert!(vars.iter().all(|v| v.starts_with("SIGRA_")));
+    }
+}

@@ -1,0 +1,579 @@
+//! [`SigraConfig`]: every default of Sigra in one place, validated.
+//!
+//! # Design
+//!
+//! - **Plain data.** Settings are small plain structs with public fields, one per concern
+//!   ([`SessionConfig`], [`CookieConfig`], [`TokenConfig`], [`LockoutConfig`],
+//!   [`RateLimitConfig`], [`MfaConfig`], [`PasskeyConfig`], [`PasswordConfig`] with
+//!   [`Argon2Config`], [`ApiTokenConfig`], [`JwtConfig`], [`AppSessionConfig`],
+//!   [`ImpersonationConfig`], [`OrganizationConfig`], [`AccountConfig`], [`AuditConfig`],
+//!   [`WebhookConfig`]). Durations are [`std::time::Duration`] everywhere; Argon2id
+//!   parameters are plain numbers. This module uses no other module's types, so it depends on
+//!   nothing and everything may depend on it.
+//! - **Valid by construction.** A [`SigraConfig`] comes only from [`SigraConfig::default`]
+//!   (the reference behaviours), [`SigraConfig::builder`] → [`SigraConfigBuilder::build`], or
+//!   [`SigraConfig::from_env`]; each validates. Its groups are read through accessors, so a
+//!   config cannot be changed into an invalid one afterwards ([`SigraConfig::to_builder`]
+//!   starts a new round).
+//! - **Refuse the unsafe, name the fix.** Validation reports every broken rule at once, each
+//!   naming the setting, its variable, its value and the rule. Nonsense (0 attempts, idle >
+//!   absolute, `SameSite=None` without `Secure`) is always refused. Risky values are refused
+//!   unless the code opts in with a `danger_*` builder method, so a reviewer sees it:
+//!   - `danger_allow_insecure_cookies()`: a cookie without `Secure` outside dev mode;
+//!   - `danger_weak_argon2_params()`: Argon2id below OWASP's minimum (for tests) — marked
+//!     (W) in the table;
+//!   - `danger_weak_password_policy()`: minimum length below 8, common-password list off;
+//!   - `danger_allow_long_lifetimes()`: lifetimes above the bounds marked (L);
+//!   - `danger_lenient_attempt_limits()`: attempt counts above the bounds marked (A), lock
+//!     durations under a minute, TOTP skew above 2.
+//!
+//!   Dangers cannot be switched on from the environment; [`SigraConfig::dangers`] lists the
+//!   ones in effect (for `cargo sigra doctor`).
+//! - **No secrets.** The secret key base is [`crate::keys::SecretKeyBase`] and the encryption
+//!   keys are [`crate::encryption::Keyring`]; this config holds neither, so its `Debug` output
+//!   is safe to log.
+//!
+//! # Environment variables
+//!
+//! [`SigraConfig::from_env`] starts from the defaults and applies every variable below that is
+//! set. Durations are `90s`, `30m`, `24h`, `60d` or a plain number of seconds; booleans are
+//! `true`, `false`, `1` or `0`; names are case-insensitive. An empty or unreadable value is an
+//! error naming the variable, the value and the expected form. [`SigraConfig::from_env_with`]
+//! takes the lookup as a function, for tests and other sources.
+//!
+//! | Setting | Variable | Default | Rule |
+//! |---|---|---|---|
+//! | `dev_mode` | `SIGRA_DEV_MODE` | `false` | Development mode: allows `cookie.secure = false` for local HTTP. |
+//! | `session.idle_timeout` | `SIGRA_SESSION_IDLE_TIMEOUT` | `30m` | > 0, ≤ `session.absolute_timeout`. |
+//! | `session.absolute_timeout` | `SIGRA_SESSION_ABSOLUTE_TIMEOUT` | `24h` | > 0, ≤ 30d (L). |
+//! | `session.remember_me_absolute_timeout` | `SIGRA_SESSION_REMEMBER_ME_ABSOLUTE_TIMEOUT` | `60d` | > 0, ≤ 400d (browser cookie cap). |
+//! | `session.remember_me_idle_timeout` | `SIGRA_SESSION_REMEMBER_ME_IDLE_TIMEOUT` | `none` | `none` or > 0 and ≤ the remember-me absolute timeout. |
+//! | `session.last_active_write_interval` | `SIGRA_SESSION_LAST_ACTIVE_WRITE_INTERVAL` | `5m` | `last_active_at` write throttle; < the shortest idle timeout. |
+//! | `session.sudo_window` | `SIGRA_SESSION_SUDO_WINDOW` | `5m` | > 0, ≤ 1h (L). |
+//! | `session.mfa_pending_timeout` | `SIGRA_SESSION_MFA_PENDING_TIMEOUT` | `5m` | > 0, ≤ 30m (L). |
+//! | `cookie.name` | `SIGRA_COOKIE_NAME` | `sigra_session` | 1–64 cookie-token characters, without `__Host-`/`__Secure-`. |
+//! | `cookie.secure` | `SIGRA_COOKIE_SECURE` | `true` | `false` only in dev mode or with `danger_allow_insecure_cookies()`. |
+//! | `cookie.host_prefix` | `SIGRA_COOKIE_HOST_PREFIX` | `true` | Adds `__Host-` to the name when `secure`. |
+//! | `cookie.same_site` | `SIGRA_COOKIE_SAME_SITE` | `lax` | `strict`, `lax`, `none` (`none` needs `secure`). |
+//! | `tokens.confirm_ttl` | `SIGRA_TOKEN_CONFIRM_TTL` | `48h` | Email confirmation link and code; > 0, ≤ 30d (L). |
+//! | `tokens.reset_password_ttl` | `SIGRA_TOKEN_RESET_PASSWORD_TTL` | `1h` | > 0, ≤ 24h (L). |
+//! | `tokens.change_email_ttl` | `SIGRA_TOKEN_CHANGE_EMAIL_TTL` | `24h` | > 0, ≤ 7d (L). |
+//! | `tokens.magic_link_ttl` | `SIGRA_TOKEN_MAGIC_LINK_TTL` | `15m` | > 0, ≤ 1h (L). |
+//! | `tokens.code_attempts.max` | `SIGRA_TOKEN_CODE_ATTEMPTS_MAX` | `5` | Code entries per user per window; 1–20 (A). |
+//! | `tokens.code_attempts.window` | `SIGRA_TOKEN_CODE_ATTEMPTS_WINDOW` | `15m` | > 0. |
+//! | `tokens.resend.max` | `SIGRA_TOKEN_RESEND_MAX` | `3` | Confirmation resends per window; 1–100 (A). |
+//! | `tokens.resend.window` | `SIGRA_TOKEN_RESEND_WINDOW` | `15m` | > 0. |
+//! | `lockout.threshold` | `SIGRA_LOCKOUT_THRESHOLD` | `5` | Failed logins that lock the account; 1–100 (A). |
+//! | `lockout.duration` | `SIGRA_LOCKOUT_DURATION` | `15m` | > 0, ≥ 1m (A). |
+//! | `rate_limit.auth.max` | `SIGRA_RATE_LIMIT_AUTH_MAX` | `10` | Auth POSTs per IP per window; 1–1000 (A). |
+//! | `rate_limit.auth.window` | `SIGRA_RATE_LIMIT_AUTH_WINDOW` | `1m` | > 0. |
+//! | `mfa.lockout_threshold` | `SIGRA_MFA_LOCKOUT_THRESHOLD` | `5` | Wrong TOTP/backup codes that lock MFA; 1–20 (A). |
+//! | `mfa.lockout_duration` | `SIGRA_MFA_LOCKOUT_DURATION` | `15m` | > 0, ≥ 1m (A). |
+//! | `mfa.totp_skew_steps` | `SIGRA_MFA_TOTP_SKEW_STEPS` | `1` | 30-second steps accepted either side; ≤ 2 (A). |
+//! | `mfa.backup_code_count` | `SIGRA_MFA_BACKUP_CODE_COUNT` | `8` | 1–32. |
+//! | `mfa.trust_browser_ttl` | `SIGRA_MFA_TRUST_BROWSER_TTL` | `30d` | "Trust this browser" cookie; > 0, ≤ 90d (L). |
+//! | `passkey.challenge_ttl` | `SIGRA_PASSKEY_CHALLENGE_TTL` | `1m` | > 0, ≤ 10m (L). |
+//! | `passkey.user_verification` | `SIGRA_PASSKEY_USER_VERIFICATION` | `preferred` | `required`, `preferred`, `discouraged`. |
+//! | `passkey.sign_count_policy` | `SIGRA_PASSKEY_SIGN_COUNT_POLICY` | `warn` | `warn`, `require_reauth`, `revoke`. |
+//! | `password.min_chars` | `SIGRA_PASSWORD_MIN_CHARS` | `8` | 1–64; below 8 needs `danger_weak_password_policy()`. |
+//! | `password.max_bytes` | `SIGRA_PASSWORD_MAX_BYTES` | `1024` | Longer input is refused, never truncated; 256–65536. |
+//! | `password.reject_common` | `SIGRA_PASSWORD_REJECT_COMMON` | `true` | `false` needs `danger_weak_password_policy()`. |
+//! | `password.breach_check` | `SIGRA_PASSWORD_BREACH_CHECK` | `false` | Have I Been Pwned k-anonymity check. |
+//! | `password.argon2.memory_kib` | `SIGRA_ARGON2_MEMORY_KIB` | `19456` | ≥ 19456 (W), ≥ 8 × parallelism, ≤ 4194304. |
+//! | `password.argon2.iterations` | `SIGRA_ARGON2_ITERATIONS` | `2` | ≥ 1; ≥ 2 unless memory ≥ 47104 (W). |
+//! | `password.argon2.parallelism` | `SIGRA_ARGON2_PARALLELISM` | `1` | 1–64. |
+//! | `password.argon2.max_concurrent` | `SIGRA_ARGON2_MAX_CONCURRENT` | `auto` | Hashes at once; `auto` = CPU cores, or 1–1024. |
+//! | `api_token.prefix` | `SIGRA_API_TOKEN_PREFIX` | `sigra_sk_` | 1–32 of `a-z 0-9 _`, not starting with `eyj`. |
+//! | `api_token.last_used_write_interval` | `SIGRA_API_TOKEN_LAST_USED_WRITE_INTERVAL` | `5m` | `last_used_at` write throttle (0 = every use). |
+//! | `api_token.max_ttl` | `SIGRA_API_TOKEN_MAX_TTL` | `none` | `none` or > 0. |
+//! | `api_token.require_expiry` | `SIGRA_API_TOKEN_REQUIRE_EXPIRY` | `false` | Refuse tokens without an expiry. |
+//! | `api_token.write_implies_read` | `SIGRA_API_TOKEN_WRITE_IMPLIES_READ` | `false` | `x:write` also grants `x:read`. |
+//! | `jwt.access_ttl` | `SIGRA_JWT_ACCESS_TTL` | `15m` | > 0, ≤ 1h (L). |
+//! | `jwt.refresh_ttl` | `SIGRA_JWT_REFRESH_TTL` | `30d` | > `jwt.access_ttl`, ≤ 365d (L). |
+//! | `jwt.clock_skew` | `SIGRA_JWT_CLOCK_SKEW` | `1m` | < `jwt.access_ttl`, ≤ 5m (L). |
+//! | `app_session.continuation_ttl` | `SIGRA_APP_SESSION_CONTINUATION_TTL` | `5m` | > 0, ≤ 30m (L). |
+//! | `app_session.code_ttl` | `SIGRA_APP_SESSION_CODE_TTL` | `1m` | > 0, ≤ 10m (L). |
+//! | `impersonation.idle_timeout` | `SIGRA_IMPERSONATION_IDLE_TIMEOUT` | `15m` | > 0, ≤ `impersonation.absolute_timeout`. |
+//! | `impersonation.absolute_timeout` | `SIGRA_IMPERSONATION_ABSOLUTE_TIMEOUT` | `30m` | > 0, ≤ 4h (L). |
+//! | `organization.slug_alias_ttl` | `SIGRA_ORG_SLUG_ALIAS_TTL` | `7d` | Old slugs redirect this long (0 = never); ≤ 365d. |
+//! | `account.unconfirmed` | `SIGRA_ACCOUNT_UNCONFIRMED` | `allow` | `allow` (with a banner) or `block`. |
+//! | `account.deletion_mode` | `SIGRA_ACCOUNT_DELETION_MODE` | `soft` | `soft`, `hard`, `anonymize`. |
+//! | `account.deletion_grace` | `SIGRA_ACCOUNT_DELETION_GRACE` | `14d` | Cancellable delay (0 = at once); ≤ 365d. |
+//! | `audit.metadata_max_bytes` | `SIGRA_AUDIT_METADATA_MAX_BYTES` | `8192` | 256–1048576. |
+//! | `webhook.tolerance` | `SIGRA_WEBHOOK_TOLERANCE` | `5m` | Signature timestamp tolerance; > 0, ≤ 1h (L). |
+//! | `webhook.retry_backoff` | `SIGRA_WEBHOOK_RETRY_BACKOFF` | `1m,5m,15m,1h,3h` | Waits between attempts (`none` = no retry); ≤ 20 steps, each ≥ 1s. |
+//!
+//! (L) needs `danger_allow_long_lifetimes()` to exceed; (A) needs
+//! `danger_lenient_attempt_limits()`; (W) needs `danger_weak_argon2_params()`.
+//!
+//! Secrets live elsewhere: `SIGRA_SECRET_KEY_BASE` ([`crate::keys`]) and
+//! `SIGRA_ENCRYPTION_KEYS` ([`crate::encryption`]).
+//!
+//! ```
+//! use sigra_core::config::SigraConfig;
+//!
+//! let config = SigraConfig::from_env_with(|name| match name {
+//!     "SIGRA_SESSION_IDLE_TIMEOUT" => Some("45m".into()),
+//!     "SIGRA_ACCOUNT_UNCONFIRMED" => Some("block".into()),
+//!     _ => None,
+//! })?;
+//! assert_eq!(config.session().idle_timeout.as_secs(), 45 * 60);
+//!
+//! let err = SigraConfig::from_env_with(|name| {
+//!     (name == "SIGRA_SESSION_SUDO_WINDOW").then(|| "5 minutes".into())
+//! })
+//! .unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "SIGRA_SESSION_SUDO_WINDOW=\"5 minutes\" cannot be read: expected a duration such as 90s, 30m, 24h, 60d or a plain number of seconds"
+//! );
+//! # Ok::<(), sigra_core::config::ConfigError>(())
+//! ```
+
+mod account;
+mod api;
+mod builder;
+mod env;
+mod password;
+mod protection;
+mod session;
+mod tokens;
+mod units;
+mod validate;
+
+pub use account::{
+    AccountConfig, AuditConfig, DeletionMode, ImpersonationConfig, OrganizationConfig,
+    UnconfirmedPolicy,
+};
+pub use api::{ApiTokenConfig, AppSessionConfig, JwtConfig, WebhookConfig};
+pub use builder::SigraConfigBuilder;
+pub use password::{Argon2Config, PasswordConfig};
+pub use protection::{
+    LockoutConfig, MfaConfig, PasskeyConfig, RateLimitConfig, SignCountPolicy, UserVerification,
+};
+pub use session::{CookieConfig, SameSite, SessionConfig};
+pub use tokens::{Limit, TokenConfig};
+
+/// Errors from loading or validating the configuration. The config holds no secrets, so
+/// messages may quote values.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An environment variable's value could not be read.
+    #[error("{var}={value:?} cannot be read: expected {expected}")]
+    Env {
+        /// The variable, e.g. `SIGRA_SESSION_IDLE_TIMEOUT`.
+        var: &'static str,
+        /// The value found (at most 64 characters of it).
+        value: String,
+        /// What the value should look like.
+        expected: &'static str,
+    },
+    /// The configuration breaks one or more rules.
+    #[error("invalid Sigra configuration: {}", join(violations))]
+    Invalid {
+        /// Every broken rule, in the order of the settings table.
+        violations: Vec<Violation>,
+    },
+}
+
+fn join(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ConfigError {
+    /// The broken rules (empty for [`ConfigError::Env`]).
+    ///
+    /// ```
+    /// let err = sigra_core::config::SigraConfig::builder()
+    ///     .lockout(|l| l.threshold = 0)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.violations()[0].setting, "lockout.threshold");
+    /// ```
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            Self::Invalid { violations } => violations,
+            Self::Env { .. } => &[],
+        }
+    }
+}
+
+/// One broken rule.
+///
+/// ```
+/// let err = sigra_core::config::SigraConfig::builder()
+///     .rate_limit(|r| r.auth.max = 0)
+///     .build()
+///     .unwrap_err();
+/// let v = &err.violations()[0];
+/// assert_eq!((v.setting, v.env_var, v.value.as_str()), ("rate_limit.auth.max", "SIGRA_RATE_LIMIT_AUTH_MAX", "0"));
+/// assert!(v.rule.starts_with("must be at least 1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting} ({env_var}) is {value}: {rule}")]
+#[non_exhaustive]
+pub struct Violation {
+    /// The setting's path, e.g. `session.idle_timeout`.
+    pub setting: &'static str,
+    /// The setting's environment variable.
+    pub env_var: &'static str,
+    /// The value it has, in environment-variable syntax.
+    pub value: String,
+    /// The rule it breaks, and the `danger_*` method that relaxes it, if any.
+    pub rule: String,
+}
+
+/// The `danger_*` switches in effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Dangers {
+    insecure_cookies: bool,
+    weak_argon2_params: bool,
+    weak_password_policy: bool,
+    long_lifetimes: bool,
+    lenient_attempt_limits: bool,
+}
+
+/// The whole configuration: every default of Sigra, validated. See the [module docs](self)
+/// for the settings table.
+///
+/// `Debug` is safe to log: the config holds no secrets.
+///
+/// ```
+/// use sigra_core::config::SigraConfig;
+/// let config = SigraConfig::default();
+/// assert_eq!(config.session().idle_timeout.as_secs(), 30 * 60);
+/// assert_eq!(config.lockout().threshold, 5);
+/// assert!(config.dangers().is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SigraConfig {
+    dev_mode: bool,
+    session: SessionConfig,
+    cookie: CookieConfig,
+    tokens: TokenConfig,
+    lockout: LockoutConfig,
+    rate_limit: RateLimitConfig,
+    mfa: MfaConfig,
+    passkey: PasskeyConfig,
+    password: PasswordConfig,
+    api_token: ApiTokenConfig,
+    jwt: JwtConfig,
+    app_session: AppSessionConfig,
+    impersonation: ImpersonationConfig,
+    organization: OrganizationConfig,
+    account: AccountConfig,
+    audit: AuditConfig,
+    webhook: WebhookConfig,
+    dangers: Dangers,
+}
+
+macro_rules! group_getter {
+    ($(#[$doc:meta])* $name:ident, $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(&self) -> &$ty {
+            &self.$name
+        }
+    };
+}
+
+impl SigraConfig {
+    /// A builder starting from the defaults.
+    ///
+    /// ```
+    /// let config = sigra_core::config::SigraConfig::builder().build()?;
+    /// assert_eq!(config, sigra_core::config::SigraConfig::default());
+    /// # Ok::<(), sigra_core::config::ConfigError>(())
+    /// ```
+    pub fn builder() -> SigraConfigBuilder {
+        SigraConfigBuilder::default()
+    }
+
+    /// A builder starting from this configuration (dangers included).
+    ///
+    /// ```
+    /// use sigra_core::config::SigraConfig;
+    /// let base = SigraConfig::default();
+    /// let strict = base.to_builder().lockout(|l| l.threshold = 3).build()?;
+    /// assert_eq!(strict.lockout().threshold, 3);
+    /// # Ok::<(), sigra_core::config::ConfigError>(())
+    /// ```
+    pub fn to_builder(&self) -> SigraConfigBuilder {
+        SigraConfigBuilder::from_config(self.clone())
+    }
+
+    /// The defaults with the process environment's `SIGRA_*` variables applied, validated.
+    ///
+    /// ```
+    /// let config = sigra_core::config::SigraConfig::from_env()?;
+    /// # Ok::<(), sigra_core::config::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::builder().apply_env()?.build()
+    }
+
+    /// The defaults with the `SIGRA_*` variables that `lookup` returns applied, validated.
+    ///
+    /// ```
+    /// let config = sigra_core::config::SigraConfig::from_env_with(|name| {
+    ///     (name == "SIGRA_JWT_ACCESS_TTL").then(|| "300".into())
+    /// })?;
+    /// assert_eq!(config.jwt().access_ttl.as_secs(), 300);
+    /// # Ok::<(), sigra_core::config::ConfigError>(())
+    /// ```
+    pub fn from_env_with(lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::builder().apply_env_with(lookup)?.build()
+    }
+
+    /// Every setting as `(variable, value)` in environment-variable syntax, in table order.
+    /// Feeding these back through [`from_env_with`](Self::from_env_with) gives the same
+    /// settings (dangers are not variables).
+    ///
+    /// ```
+    /// let env = sigra_core::config::SigraConfig::default().to_env();
+    /// assert!(env.contains(&("SIGRA_SESSION_ABSOLUTE_TIMEOUT", "24h".to_owned())));
+    /// ```
+    pub fn to_env(&self) -> Vec<(&'static str, String)> {
+        env::SETTINGS
+            .iter()
+            .map(|s| (s.env_var, (s.get)(self)))
+            .collect()
+    }
+
+    /// The names of every environment variable this module reads, in table order.
+    ///
+    /// ```
+    /// let names = sigra_core::config::SigraConfig::env_var_names();
+    /// assert_eq!(names[0], "SIGRA_DEV_MODE");
+    /// ```
+    pub fn env_var_names() -> Vec<&'static str> {
+        env::SETTINGS.iter().map(|s| s.env_var).collect()
+    }
+
+    /// The `danger_*` builder methods in effect, for a doctor or a startup warning.
+    ///
+    /// ```
+    /// let config = sigra_core::config::SigraConfig::builder().danger_weak_argon2_params().build()?;
+    /// assert_eq!(config.dangers(), vec!["danger_weak_argon2_params"]);
+    /// # Ok::<(), sigra_core::config::ConfigError>(())
+    /// ```
+    pub fn dangers(&self) -> Vec<&'static str> {
+        let d = &self.dangers;
+        [
+            (d.insecure_cookies, "danger_allow_insecure_cookies"),
+            (d.weak_argon2_params, "danger_weak_argon2_params"),
+            (d.weak_password_policy, "danger_weak_password_policy"),
+            (d.long_lifetimes, "danger_allow_long_lifetimes"),
+            (d.lenient_attempt_limits, "danger_lenient_attempt_limits"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+
+    /// Whether dev mode is on (`SIGRA_DEV_MODE`).
+    ///
+    /// ```
+    /// assert!(!sigra_core::config::SigraConfig::default().dev_mode());
+    /// ```
+    pub fn dev_mode(&self) -> bool {
+        self.dev_mode
+    }
+
+    group_getter!(
+        /// Session lifetimes.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().session().sudo_window.as_secs(), 300);
+        /// ```
+        session,
+        SessionConfig
+    );
+    group_getter!(
+        /// The session cookie.
+        ///
+        /// ```
+        /// assert!(sigra_core::config::SigraConfig::default().cookie().secure);
+        /// ```
+        cookie,
+        CookieConfig
+    );
+    group_getter!(
+        /// Email token lifetimes and code limits.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().tokens().magic_link_ttl.as_secs(), 900);
+        /// ```
+        tokens,
+        TokenConfig
+    );
+    group_getter!(
+        /// Account lockout.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().lockout().threshold, 5);
+        /// ```
+        lockout,
+        LockoutConfig
+    );
+    group_getter!(
+        /// The per-IP rate limit.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().rate_limit().auth.max, 10);
+        /// ```
+        rate_limit,
+        RateLimitConfig
+    );
+    group_getter!(
+        /// MFA settings.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().mfa().lockout_threshold, 5);
+        /// ```
+        mfa,
+        MfaConfig
+    );
+    group_getter!(
+        /// Passkey settings.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().passkey().challenge_ttl.as_secs(), 60);
+        /// ```
+        passkey,
+        PasskeyConfig
+    );
+    group_getter!(
+        /// Password policy and Argon2id parameters.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().password().argon2.memory_kib, 19_456);
+        /// ```
+        password,
+        PasswordConfig
+    );
+    group_getter!(
+        /// API token settings.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().api_token().prefix, "sigra_sk_");
+        /// ```
+        api_token,
+        ApiTokenConfig
+    );
+    group_getter!(
+        /// JWT lifetimes.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().jwt().refresh_ttl.as_secs(), 30 * 86_400);
+        /// ```
+        jwt,
+        JwtConfig
+    );
+    group_getter!(
+        /// Native-app login settings.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().app_session().code_ttl.as_secs(), 60);
+        /// ```
+        app_session,
+        AppSessionConfig
+    );
+    group_getter!(
+        /// Impersonation limits.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().impersonation().absolute_timeout.as_secs(), 1800);
+        /// ```
+        impersonation,
+        ImpersonationConfig
+    );
+    group_getter!(
+        /// Organization settings.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().organization().slug_alias_ttl.as_secs(), 7 * 86_400);
+        /// ```
+        organization,
+        OrganizationConfig
+    );
+    group_getter!(
+        /// Account lifecycle settings.
+        ///
+        /// ```
+        /// use sigra_core::config::{SigraConfig, UnconfirmedPolicy};
+        /// assert_eq!(SigraConfig::default().account().unconfirmed, UnconfirmedPolicy::Allow);
+        /// ```
+        account,
+        AccountConfig
+    );
+    group_getter!(
+        /// Audit settings.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().audit().metadata_max_bytes, 8192);
+        /// ```
+        audit,
+        AuditConfig
+    );
+    group_getter!(
+        /// Webhook delivery settings.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().webhook().max_attempts(), 6);
+        /// ```
+        webhook,
+        WebhookConfig
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings table in these module docs matches the code: same variables, same order,
+    /// and each default column is what `SigraConfig::default()` renders.
+    #[test]
+    fn docs_table_matches_the_settings() {
+        let docs = include_str!("mod.rs");
+        let rows: Vec<(String, String, String)> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! | `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split(" | ").collect();
+                let strip = |s: &str| s.trim_matches('`').to_owned();
+                (strip(cells[0]), strip(cells[1]), strip(cells[2]))
+            })
+            .collect();
+        let defaults = SigraConfig::default();
+        let expected: Vec<(String, String, String)> = env::SETTINGS
+            .iter()
+            .map(|s| (s.path.to_owned(), s.env_var.to_owned(), (s.get)(&defaults)))
+            .collect();
+        assert_eq!(rows, expected);
+    }
+
+    #[test]
+    fn every_rule_names_a_known_setting() {
+        // Break everything at once; each violation must resolve to a setting and variable.
+        let mut c = SigraConfig::default();
+        c.session.idle_timeout = std::time::Duration::ZERO;
+        c.cookie.name = String::new();
+        c.cookie.secure = false;
+        c.lockout.threshold = 0;
+        c.password.argon2.parallelism = 0;
+        c.api_token.prefix = "eyJ".into();
+        c.webhook.retry_backoff = vec![std::time::Duration::ZERO];
+        c.audit.metadata_max_bytes = 0;
+        let violations = validate::validate(&c);
+        assert!(violations.len() >= 8, "{violations:?}");
+        for v in violations {
+            assert!(v.env_var.starts_with("SIGRA_"), "{v}");
+            assert!(env::find(v.setting).is_some(), "{v}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Password policy and Argon2id parameters, as plain numbers (no hashing types here).
+
+/// Argon2id parameters (reference and OWASP minimum: m = 19456 KiB, t = 2, p = 1) and the
+/// number of hashes allowed to run at once.
+///
+/// ```
+/// let a = sigra_core::config::Argon2Config::default();
+/// assert_eq!((a.memory_kib, a.iterations, a.parallelism), (19_456, 2, 1));
+/// assert!(a.max_concurrent_hashes() >= 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Argon2Config {
+    /// Memory per hash in KiB (`m`). Default 19456 (19 MiB).
+    pub memory_kib: u32,
+    /// Passes over the memory (`t`). Default 2.
+    pub iterations: u32,
+    /// Lanes (`p`). Default 1.
+    pub parallelism: u32,
+    /// Hashes allowed to run at once; `None` (the default, `auto`) means one per CPU core.
+    pub max_concurrent: Option<usize>,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Self {
+            memory_kib: OWASP_MIN_MEMORY_KIB,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: None,
+        }
+    }
+}
+
+/// OWASP's minimum Argon2id memory (19 MiB) at `t = 2`.
+pub(crate) const OWASP_MIN_MEMORY_KIB: u32 = 19_456;
+/// OWASP's memory for `t = 1` (46 MiB).
+pub(crate) const OWASP_T1_MEMORY_KIB: u32 = 47_104;
+
+impl Argon2Config {
+    /// The effective limit on concurrent hashes: `max_concurrent`, or the number of CPU
+    /// cores (at least 1) when it is `None`.
+    ///
+    /// ```
+    /// let mut a = sigra_core::config::Argon2Config::default();
+    /// a.max_concurrent = Some(3);
+    /// assert_eq!(a.max_concurrent_hashes(), 3);
+    /// ```
+    pub fn max_concurrent_hashes(&self) -> usize {
+        self.max_concurrent.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(std::num::NonZeroUsize::get)
+                .unwrap_or(1)
+        })
+    }
+}
+
+/// Password policy (reference: at least 8 characters, input capped at 1 KiB to bound work and
+/// never truncated, common passwords refused, breach check off, no composition rules).
+///
+/// ```
+/// let p = sigra_core::config::PasswordConfig::default();
+/// assert_eq!((p.min_chars, p.max_bytes), (8, 1024));
+/// assert!(p.reject_common && !p.breach_check);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PasswordConfig {
+    /// Fewest characters (Unicode scalar values) accepted. Default 8.
+    pub min_chars: u32,
+    /// Longest input accepted, in bytes; longer input is refused, never truncated. Default 1024.
+    pub max_bytes: u32,
+    /// Refuse passwords from the embedded common-password list. Default `true`.
+    pub reject_common: bool,
+    /// Check Have I Been Pwned (k-anonymity) on registration and change. Default `false`.
+    pub breach_check: bool,
+    /// Argon2id parameters.
+    pub argon2: Argon2Config,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            min_chars: 8,
+            max_bytes: 1024,
+            reject_common: true,
+            breach_check: false,
+            argon2: Argon2Config::default(),
+        }
+    }
+}

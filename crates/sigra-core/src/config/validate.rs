@@ -1,0 +1,413 @@
+//! The rules a configuration must follow. Each failure names the setting, its variable, its
+//! value and the rule; rules that only a deliberate choice may relax name the `danger_`
+//! builder method that relaxes them.
+
+use super::env::{find, show_duration};
+use super::password::{OWASP_MIN_MEMORY_KIB, OWASP_T1_MEMORY_KIB};
+use super::session::SameSite;
+use super::units::{days, hours, mins, secs};
+use super::{Dangers, SigraConfig, Violation};
+use std::time::Duration;
+
+const LONG: &str = "danger_allow_long_lifetimes()";
+const LENIENT: &str = "danger_lenient_attempt_limits()";
+const WEAK_ARGON2: &str = "danger_weak_argon2_params()";
+const WEAK_PASSWORD: &str = "danger_weak_password_policy()";
+const INSECURE_COOKIES: &str = "danger_allow_insecure_cookies()";
+
+/// Every rule the configuration breaks, in table order; empty when it is valid.
+pub(crate) fn validate(c: &SigraConfig) -> Vec<Violation> {
+    let mut v = Checker {
+        c,
+        dangers: &c.dangers,
+        out: Vec::new(),
+    };
+    sessions(&mut v, c);
+    cookie(&mut v, c);
+    tokens(&mut v, c);
+    brute_force(&mut v, c);
+    mfa_and_passkeys(&mut v, c);
+    password(&mut v, c);
+    api(&mut v, c);
+    lifecycle(&mut v, c);
+    v.out
+}
+
+struct Checker<'a> {
+    c: &'a SigraConfig,
+    dangers: &'a Dangers,
+    out: Vec<Violation>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, path: &'static str, rule: String) {
+        let setting = find(path);
+        self.out.push(Violation {
+            setting: path,
+            env_var: setting.map_or("", |s| s.env_var),
+            value: setting.map_or_else(String::new, |s| (s.get)(self.c)),
+            rule,
+        });
+    }
+
+    /// `ok` or a violation of `rule`.
+    fn require(&mut self, ok: bool, path: &'static str, rule: impl FnOnce() -> String) {
+        if !ok {
+            self.fail(path, rule());
+        }
+    }
+
+    /// `ok`, or a violation unless the danger `method` was called.
+    fn require_unless(
+        &mut self,
+        ok: bool,
+        relaxed: bool,
+        method: &'static str,
+        path: &'static str,
+        rule: impl FnOnce() -> String,
+    ) {
+        if !ok && !relaxed {
+            let rule = rule();
+            self.fail(path, format!("{rule} (call {method} to allow it)"));
+        }
+    }
+
+    fn positive(&mut self, path: &'static str, d: Duration) {
+        self.require(!d.is_zero(), path, || "must be longer than 0".to_owned());
+    }
+
+    /// Longer than 0 and at most `max`; exceeding `max` needs `danger_allow_long_lifetimes()`.
+    fn lifetime(&mut self, path: &'static str, d: Duration, max: Duration) {
+        self.positive(path, d);
+        let relaxed = self.dangers.long_lifetimes;
+        self.require_unless(d <= max, relaxed, LONG, path, || {
+            format!("must be at most {}", show_duration(&max))
+        });
+    }
+
+    /// At most `max`, whatever the danger flags.
+    fn at_most(&mut self, path: &'static str, d: Duration, max: Duration, why: &str) {
+        self.require(d <= max, path, || {
+            format!("must be at most {} ({why})", show_duration(&max))
+        });
+    }
+
+    fn not_longer_than(
+        &mut self,
+        path: &'static str,
+        d: Duration,
+        other: &'static str,
+        other_d: Duration,
+    ) {
+        self.require(d <= other_d, path, || {
+            format!("must not exceed {other} ({})", show_duration(&other_d))
+        });
+    }
+
+    /// A count between 1 and `max`; exceeding `max` needs `danger_lenient_attempt_limits()`.
+    fn attempts(&mut self, path: &'static str, n: u32, max: u32) {
+        self.require(n >= 1, path, || {
+            "must be at least 1 (0 would switch the protection off)".to_owned()
+        });
+        let relaxed = self.dangers.lenient_attempt_limits;
+        self.require_unless(n <= max, relaxed, LENIENT, path, || {
+            format!("must be at most {max}")
+        });
+    }
+
+    /// A lock duration: longer than 0, and at least a minute unless relaxed.
+    fn lock_duration(&mut self, path: &'static str, d: Duration) {
+        self.positive(path, d);
+        let relaxed = self.dangers.lenient_attempt_limits;
+        self.require_unless(d >= mins(1), relaxed, LENIENT, path, || {
+            "must be at least 1m".to_owned()
+        });
+    }
+}
+
+fn sessions(v: &mut Checker<'_>, c: &SigraConfig) {
+    let s = &c.session;
+    v.positive("session.idle_timeout", s.idle_timeout);
+    v.not_longer_than(
+        "session.idle_timeout",
+        s.idle_timeout,
+        "session.absolute_timeout",
+        s.absolute_timeout,
+    );
+    v.lifetime("session.absolute_timeout", s.absolute_timeout, days(30));
+    v.positive(
+        "session.remember_me_absolute_timeout",
+        s.remember_me_absolute_timeout,
+    );
+    v.at_most(
+        "session.remember_me_absolute_timeout",
+        s.remember_me_absolute_timeout,
+        days(400),
+        "browsers cap cookie lifetimes at 400 days",
+    );
+    if let Some(idle) = s.remember_me_idle_timeout {
+        v.positive("session.remember_me_idle_timeout", idle);
+        v.not_longer_than(
+            "session.remember_me_idle_timeout",
+            idle,
+            "session.remember_me_absolute_timeout",
+            s.remember_me_absolute_timeout,
+        );
+    }
+    let shortest_idle = s
+        .remember_me_idle_timeout
+        .map_or(s.idle_timeout, |r| r.min(s.idle_timeout));
+    v.require(
+        s.last_active_write_interval < shortest_idle || shortest_idle.is_zero(),
+        "session.last_active_write_interval",
+        || {
+            format!(
+                "must be shorter than the shortest idle timeout ({}), or idle sessions would look active",
+                show_duration(&shortest_idle)
+            )
+        },
+    );
+    v.lifetime("session.sudo_window", s.sudo_window, hours(1));
+    v.lifetime(
+        "session.mfa_pending_timeout",
+        s.mfa_pending_timeout,
+        mins(30),
+    );
+}
+
+fn cookie(v: &mut Checker<'_>, c: &SigraConfig) {
+    let k = &c.cookie;
+    let name_ok = !k.name.is_empty()
+        && k.name.len() <= 64
+        && k.name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+    v.require(name_ok, "cookie.name", || {
+        "must be 1 to 64 characters of ASCII letters, digits and !#$%&'*+-.^_`|~".to_owned()
+    });
+    let lower = k.name.to_ascii_lowercase();
+    v.require(
+        !lower.starts_with("__host-") && !lower.starts_with("__secure-"),
+        "cookie.name",
+        || "must not carry a prefix: give the bare name and set cookie.host_prefix".to_owned(),
+    );
+    v.require_unless(
+        k.secure || c.dev_mode,
+        v.dangers.insecure_cookies,
+        INSECURE_COOKIES,
+        "cookie.secure",
+        || "must be true outside dev mode (set SIGRA_DEV_MODE=true for local HTTP)".to_owned(),
+    );
+    v.require(
+        k.same_site != SameSite::None || k.secure,
+        "cookie.same_site",
+        || "none requires cookie.secure = true (browsers drop the cookie otherwise)".to_owned(),
+    );
+}
+
+fn tokens(v: &mut Checker<'_>, c: &SigraConfig) {
+    let t = &c.tokens;
+    v.lifetime("tokens.confirm_ttl", t.confirm_ttl, days(30));
+    v.lifetime("tokens.reset_password_ttl", t.reset_password_ttl, hours(24));
+    v.lifetime("tokens.change_email_ttl", t.change_email_ttl, days(7));
+    v.lifetime("tokens.magic_link_ttl", t.magic_link_ttl, hours(1));
+    v.attempts("tokens.code_attempts.max", t.code_attempts.max, 20);
+    v.positive("tokens.code_attempts.window", t.code_attempts.window);
+    v.attempts("tokens.resend.max", t.resend.max, 100);
+    v.positive("tokens.resend.window", t.resend.window);
+}
+
+fn brute_force(v: &mut Checker<'_>, c: &SigraConfig) {
+    v.attempts("lockout.threshold", c.lockout.threshold, 100);
+    v.lock_duration("lockout.duration", c.lockout.duration);
+    v.attempts("rate_limit.auth.max", c.rate_limit.auth.max, 1000);
+    v.positive("rate_limit.auth.window", c.rate_limit.auth.window);
+}
+
+fn mfa_and_passkeys(v: &mut Checker<'_>, c: &SigraConfig) {
+    let m = &c.mfa;
+    v.attempts("mfa.lockout_threshold", m.lockout_threshold, 20);
+    v.lock_duration("mfa.lockout_duration", m.lockout_duration);
+    let relaxed = v.dangers.lenient_attempt_limits;
+    v.require_unless(
+        m.totp_skew_steps <= 2,
+        relaxed,
+        LENIENT,
+        "mfa.totp_skew_steps",
+        || "must be at most 2 (each step accepts another 30 s of codes)".to_owned(),
+    );
+    v.require(
+        (1..=32).contains(&m.backup_code_count),
+        "mfa.backup_code_count",
+        || "must be from 1 to 32".to_owned(),
+    );
+    v.lifetime("mfa.trust_browser_ttl", m.trust_browser_ttl, days(90));
+    v.lifetime("passkey.challenge_ttl", c.passkey.challenge_ttl, mins(10));
+}
+
+fn password(v: &mut Checker<'_>, c: &SigraConfig) {
+    let p = &c.password;
+    let weak = v.dangers.weak_password_policy;
+    v.require(p.min_chars >= 1, "password.min_chars", || {
+        "must be at least 1".to_owned()
+    });
+    v.require_unless(
+        p.min_chars >= 8,
+        weak,
+        WEAK_PASSWORD,
+        "password.min_chars",
+        || "must be at least 8 (NIST SP 800-63B)".to_owned(),
+    );
+    v.require(p.min_chars <= 64, "password.min_chars", || {
+        "must be at most 64, so that any 64-character passphrase is accepted".to_owned()
+    });
+    v.require(
+        (256..=65_536).contains(&p.max_bytes),
+        "password.max_bytes",
+        || {
+            "must be from 256 (64 characters in any script) to 65536 (it only bounds work)"
+                .to_owned()
+        },
+    );
+    v.require_unless(
+        p.reject_common,
+        weak,
+        WEAK_PASSWORD,
+        "password.reject_common",
+        || "must be true".to_owned(),
+    );
+
+    let a = &p.argon2;
+    let weak = v.dangers.weak_argon2_params;
+    v.require(
+        (1..=64).contains(&a.parallelism),
+        "password.argon2.parallelism",
+        || "must be from 1 to 64".to_owned(),
+    );
+    v.require(a.iterations >= 1, "password.argon2.iterations", || {
+        "must be at least 1".to_owned()
+    });
+    v.require(
+        u64::from(a.memory_kib) >= 8 * u64::from(a.parallelism.max(1)),
+        "password.argon2.memory_kib",
+        || "must be at least 8 KiB per lane (Argon2 requires m >= 8p)".to_owned(),
+    );
+    v.require(
+        a.memory_kib <= 4 * 1024 * 1024,
+        "password.argon2.memory_kib",
+        || "must be at most 4194304 (4 GiB)".to_owned(),
+    );
+    v.require_unless(
+        a.memory_kib >= OWASP_MIN_MEMORY_KIB,
+        weak,
+        WEAK_ARGON2,
+        "password.argon2.memory_kib",
+        || format!("must be at least {OWASP_MIN_MEMORY_KIB} (OWASP's minimum for Argon2id)"),
+    );
+    v.require_unless(
+        a.iterations >= 2 || a.memory_kib >= OWASP_T1_MEMORY_KIB,
+        weak,
+        WEAK_ARGON2,
+        "password.argon2.iterations",
+        || {
+            format!(
+                "must be at least 2 unless password.argon2.memory_kib is at least {OWASP_T1_MEMORY_KIB} (OWASP)"
+            )
+        },
+    );
+    if let Some(n) = a.max_concurrent {
+        v.require(
+            (1..=1024).contains(&n),
+            "password.argon2.max_concurrent",
+            || "must be from 1 to 1024, or auto".to_owned(),
+        );
+    }
+}
+
+fn api(v: &mut Checker<'_>, c: &SigraConfig) {
+    let t = &c.api_token;
+    let prefix_ok = (1..=32).contains(&t.prefix.len())
+        && t.prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    v.require(prefix_ok, "api_token.prefix", || {
+        "must be 1 to 32 characters of lowercase ASCII letters, digits and _".to_owned()
+    });
+    v.require(
+        !t.prefix.to_ascii_lowercase().starts_with("eyj"),
+        "api_token.prefix",
+        || "must not start with eyj (tokens would look like JWTs)".to_owned(),
+    );
+    if let Some(max) = t.max_ttl {
+        v.positive("api_token.max_ttl", max);
+    }
+
+    let j = &c.jwt;
+    v.lifetime("jwt.access_ttl", j.access_ttl, hours(1));
+    v.lifetime("jwt.refresh_ttl", j.refresh_ttl, days(365));
+    v.require(j.refresh_ttl > j.access_ttl, "jwt.refresh_ttl", || {
+        format!(
+            "must be longer than jwt.access_ttl ({})",
+            show_duration(&j.access_ttl)
+        )
+    });
+    let relaxed = v.dangers.long_lifetimes;
+    v.require_unless(
+        j.clock_skew <= mins(5),
+        relaxed,
+        LONG,
+        "jwt.clock_skew",
+        || "must be at most 5m".to_owned(),
+    );
+    v.require(j.clock_skew < j.access_ttl, "jwt.clock_skew", || {
+        format!(
+            "must be shorter than jwt.access_ttl ({})",
+            show_duration(&j.access_ttl)
+        )
+    });
+
+    let a = &c.app_session;
+    v.lifetime("app_session.continuation_ttl", a.continuation_ttl, mins(30));
+    v.lifetime("app_session.code_ttl", a.code_ttl, mins(10));
+
+    let w = &c.webhook;
+    v.lifetime("webhook.tolerance", w.tolerance, hours(1));
+    v.require(
+        w.retry_backoff.len() <= 20 && w.retry_backoff.iter().all(|d| *d >= secs(1)),
+        "webhook.retry_backoff",
+        || "must be at most 20 steps, each at least 1s".to_owned(),
+    );
+}
+
+fn lifecycle(v: &mut Checker<'_>, c: &SigraConfig) {
+    let i = &c.impersonation;
+    v.positive("impersonation.idle_timeout", i.idle_timeout);
+    v.not_longer_than(
+        "impersonation.idle_timeout",
+        i.idle_timeout,
+        "impersonation.absolute_timeout",
+        i.absolute_timeout,
+    );
+    v.lifetime(
+        "impersonation.absolute_timeout",
+        i.absolute_timeout,
+        hours(4),
+    );
+    v.at_most(
+        "organization.slug_alias_ttl",
+        c.organization.slug_alias_ttl,
+        days(365),
+        "old slugs must become free again",
+    );
+    v.at_most(
+        "account.deletion_grace",
+        c.account.deletion_grace,
+        days(365),
+        "a deletion request must be carried out",
+    );
+    v.require(
+        (256..=1024 * 1024).contains(&c.audit.metadata_max_bytes),
+        "audit.metadata_max_bytes",
+        || "must be from 256 to 1048576 (1 MiB)".to_owned(),
+    );
+}
