@@ -32,6 +32,9 @@ pub enum Error {
     /// See [`crate::config::ConfigError`].
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// See [`crate::mail::MailError`].
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     /// See [`crate::random::RandomError`].
     #[error(transparent)]
     Random(#[from] crate::random::RandomError),

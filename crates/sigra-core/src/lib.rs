@@ -15,6 +15,7 @@
 //! | [`backup_code`] | MFA backup codes |
 //! | [`jwt`] | JWT signing and verification with an algorithm allow-list |
 //! | [`api_token`] | `sigra_sk_…` API tokens and scopes |
+//! | [`mail`] | outgoing mail: the `Mailer` trait, SMTP through lettre |
 //! | [`config`] | [`SigraConfig`](config::SigraConfig): every default in one place |
 //!
 //! Every fallible function returns its module's error type; all of them convert into the
@@ -33,6 +34,7 @@ pub mod encryption;
 mod error;
 pub mod jwt;
 pub mod keys;
+pub mod mail;
 pub mod password;
 pub mod random;
 pub mod token;

@@ -1,0 +1,10 @@
+//! Placeholder: being written.
+
+/// Placeholder error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MailError {
+    /// Placeholder.
+    #[error("placeholder")]
+    Placeholder,
+}

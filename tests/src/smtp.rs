@@ -1,0 +1,1 @@
+//! Placeholder: a real SMTP server (aiosmtpd) on loopback for mail tests.
