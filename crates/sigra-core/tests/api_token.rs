@@ -1,6 +1,9 @@
 //! Integration tests for `sigra_core::api_token`: the create → store → authenticate →
 //! authorize flow of seed 003, every parse error, redaction, and scope semantics.
 
+// Test helpers outside `#[test]` functions may unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::HashMap;
 
 use proptest::prelude::*;
@@ -109,7 +112,8 @@ fn parse_errors_name_the_problem_and_never_the_token() {
     let raw = api_token::generate(&p).unwrap();
     let token = raw.expose_secret();
     let body = &token[DEFAULT_PREFIX.len()..];
-    let cases: Vec<(String, fn(&ApiTokenError) -> bool)> = vec![
+    type Case = (String, fn(&ApiTokenError) -> bool);
+    let cases: Vec<Case> = vec![
         (format!("ghp_{body}"), |e| {
             matches!(e, ApiTokenError::WrongPrefix { .. })
         }),

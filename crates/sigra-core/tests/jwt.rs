@@ -6,6 +6,9 @@
 //! cannot produce (RS256, other algorithms, broken claims) are crafted with `jsonwebtoken`
 //! directly.
 
+// Test helpers outside `#[test]` functions may unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
