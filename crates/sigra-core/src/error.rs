@@ -35,6 +35,9 @@ pub enum Error {
     /// See [`crate::mail::MailError`].
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    /// See [`crate::store::StoreError`].
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// See [`crate::random::RandomError`].
     #[error(transparent)]
     Random(#[from] crate::random::RandomError),

@@ -16,6 +16,7 @@
 //! | [`jwt`] | JWT signing and verification with an algorithm allow-list |
 //! | [`api_token`] | `sigra_sk_…` API tokens and scopes |
 //! | [`mail`] | outgoing mail: the `Mailer` trait, SMTP through lettre |
+//! | [`store`] | the store contracts the app's database implements |
 //! | [`config`] | [`SigraConfig`](config::SigraConfig): every default in one place |
 //!
 //! Every fallible function returns its module's error type; all of them convert into the
@@ -37,6 +38,7 @@ pub mod keys;
 pub mod mail;
 pub mod password;
 pub mod random;
+pub mod store;
 pub mod token;
 pub mod totp;
 

@@ -1,0 +1,188 @@
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use super::{Id, StoreError};
+use crate::token::TokenDigest;
+
+/// What a session row stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionKind {
+    /// A normal login: idle and absolute timeouts apply.
+    Standard,
+    /// "Remember me": no idle timeout, a longer absolute one.
+    RememberMe,
+    /// Password accepted, second factor still due; short-lived and hidden from session lists.
+    MfaPending,
+}
+
+impl SessionKind {
+    /// The stable string stored in the `kind` column.
+    ///
+    /// ```
+    /// use sigra_core::store::SessionKind;
+    /// assert_eq!(SessionKind::RememberMe.as_str(), "remember_me");
+    /// assert_eq!(SessionKind::parse("remember_me"), Some(SessionKind::RememberMe));
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::RememberMe => "remember_me",
+            Self::MfaPending => "mfa_pending",
+        }
+    }
+
+    /// Parses the stored string.
+    ///
+    /// ```
+    /// assert!(sigra_core::store::SessionKind::parse("root").is_none());
+    /// ```
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "standard" => Some(Self::Standard),
+            "remember_me" => Some(Self::RememberMe),
+            "mfa_pending" => Some(Self::MfaPending),
+            _ => None,
+        }
+    }
+}
+
+/// A session row. The raw token lives only in the user's cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// Primary key (shown in "your sessions" lists; revealing it grants nothing).
+    pub id: Id,
+    /// The user this session belongs to.
+    pub user_id: Id,
+    /// SHA-256 of the cookie token.
+    pub token_digest: TokenDigest,
+    /// What kind of session this is.
+    pub kind: SessionKind,
+    /// Client IP at login, as text.
+    pub ip: Option<String>,
+    /// User agent at login (truncated to 512 bytes by sigra-core).
+    pub user_agent: Option<String>,
+    /// When the session was created (the absolute timeout counts from here).
+    pub created_at: OffsetDateTime,
+    /// Last request seen (written at most every few minutes).
+    pub last_active_at: OffsetDateTime,
+    /// Last fresh authentication (the sudo window counts from here).
+    pub sudo_at: Option<OffsetDateTime>,
+}
+
+/// A session to insert.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NewSession {
+    /// Primary key chosen by sigra-core, or `None` for a database-assigned integer.
+    pub id: Option<Id>,
+    /// The user.
+    pub user_id: Id,
+    /// SHA-256 of the cookie token.
+    pub token_digest: TokenDigest,
+    /// Kind.
+    pub kind: SessionKind,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Creation time; also the initial `last_active_at`.
+    pub created_at: OffsetDateTime,
+    /// Set when the session starts with a fresh authentication (a password login).
+    pub sudo_at: Option<OffsetDateTime>,
+}
+
+impl NewSession {
+    /// Builds a session row.
+    ///
+    /// ```
+    /// use sigra_core::store::{Id, NewSession, SessionKind};
+    /// use sigra_core::token::TokenDigest;
+    /// let s = NewSession::new(None, Id::Int(1), TokenDigest::sha256(b"t"), SessionKind::Standard,
+    ///     time::OffsetDateTime::UNIX_EPOCH);
+    /// assert!(s.ip.is_none());
+    /// ```
+    pub fn new(
+        id: Option<Id>,
+        user_id: Id,
+        token_digest: TokenDigest,
+        kind: SessionKind,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            user_id,
+            token_digest,
+            kind,
+            ip: None,
+            user_agent: None,
+            created_at,
+            sudo_at: None,
+        }
+    }
+}
+
+/// Operations on the sessions table.
+///
+/// Contract:
+/// - `token_digest` is unique; `insert_session` with a duplicate digest fails with
+///   `Conflict { what: "sessions.token_digest" }`.
+/// - `delete_*` operations are idempotent and report how many rows they removed.
+/// - `list_user_sessions` returns the user's sessions except `MfaPending` ones, most recently
+///   active first.
+pub trait SessionStore {
+    /// Inserts a session.
+    fn insert_session(
+        &mut self,
+        session: &NewSession,
+    ) -> impl Future<Output = Result<SessionRecord, StoreError>> + Send;
+
+    /// The session whose token has this digest.
+    fn session_by_digest(
+        &mut self,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Sets `last_active_at`.
+    fn touch_session(
+        &mut self,
+        id: &Id,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sets `sudo_at`.
+    fn set_session_sudo(
+        &mut self,
+        id: &Id,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user's sessions (without `MfaPending` ones), most recently active first.
+    fn list_user_sessions(
+        &mut self,
+        user_id: &Id,
+    ) -> impl Future<Output = Result<Vec<SessionRecord>, StoreError>> + Send;
+
+    /// Deletes one session of this user; returns whether it existed. A session id of another
+    /// user deletes nothing.
+    fn delete_user_session(
+        &mut self,
+        user_id: &Id,
+        id: &Id,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the session with this digest; returns whether it existed.
+    fn delete_session_by_digest(
+        &mut self,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes all of the user's sessions except `keep`; returns how many were deleted.
+    fn delete_user_sessions(
+        &mut self,
+        user_id: &Id,
+        keep: Option<&Id>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
