@@ -38,6 +38,9 @@ pub enum Error {
     /// See [`crate::store::StoreError`].
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// See [`crate::auth::AuthError`].
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
     /// See [`crate::random::RandomError`].
     #[error(transparent)]
     Random(#[from] crate::random::RandomError),

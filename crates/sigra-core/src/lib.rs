@@ -16,6 +16,10 @@
 //! | [`jwt`] | JWT signing and verification with an algorithm allow-list |
 //! | [`api_token`] | `sigra_sk_…` API tokens and scopes |
 //! | [`mail`] | outgoing mail: the `Mailer` trait, SMTP through lettre |
+//! | [`auth`] | the account flows: register, confirm, log in, magic links, reset, sudo, email and password changes, sessions |
+//! | [`session`] | session validity (idle, absolute, remember-me, sudo) and the session cookie |
+//! | [`audit`] | the audit vocabulary |
+//! | [`rate_limit`] | fixed-window limits over shared database counters |
 //! | [`store`] | the store contracts the app's database implements |
 //! | [`config`] | [`SigraConfig`](config::SigraConfig): every default in one place |
 //!
@@ -29,6 +33,8 @@
 )]
 
 pub mod api_token;
+pub mod audit;
+pub mod auth;
 pub mod backup_code;
 pub mod config;
 pub mod encryption;
@@ -38,6 +44,8 @@ pub mod keys;
 pub mod mail;
 pub mod password;
 pub mod random;
+pub mod rate_limit;
+pub mod session;
 pub mod store;
 pub mod token;
 pub mod totp;

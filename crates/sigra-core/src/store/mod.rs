@@ -101,6 +101,12 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Begins a transaction that may write (on SQLite: `BEGIN IMMEDIATE`).
     fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// Begins a transaction for reads (on SQLite a plain deferred `BEGIN`, so readers never
+    /// queue behind writers; on PostgreSQL the same as [`begin`](Store::begin)). The hot path
+    /// of every authenticated request uses this. Writing through it is allowed but may fail
+    /// with a busy error on SQLite; flows only read through it.
+    fn begin_read(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
 }
 
 /// One database transaction, implementing every table's operations. Dropping it without

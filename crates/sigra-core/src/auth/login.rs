@@ -1,0 +1,234 @@
+//! Password login with lockout, rehash-on-login and equal-cost failures.
+
+use crate::audit::{AuditAction, RequestMeta};
+use crate::config::UnconfirmedPolicy;
+use crate::password::{Password, PasswordError, Verification};
+use crate::store::{
+    AuditOutcome, AuditStore as _, SessionKind, Store, Transaction as _, UserRecord, UserStore as _,
+};
+
+use super::{AuthError, AuthMail, LoggedIn, Sigra, normalize_email};
+
+/// The result of a password login.
+#[derive(Debug)]
+#[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // returned once per login; boxing buys nothing
+pub enum LoginAttempt {
+    /// Logged in: set the session cookie from [`LoggedIn::token`].
+    Success(LoggedIn),
+    /// Refused. Show one message ("Invalid email or password") whatever the reason: unknown
+    /// email, wrong password and locked account are indistinguishable to the caller. When
+    /// this failure locked the account, `notice` is the mail to send its owner.
+    Failed {
+        /// A lockout notice to send, if this failure locked the account.
+        notice: Option<AuthMail>,
+    },
+}
+
+impl<S: Store> Sigra<S> {
+    /// Logs in with email and password.
+    ///
+    /// - Unknown emails pay a dummy Argon2id verify of the same cost.
+    /// - 5 failures (by default) lock the account for 15 minutes; while locked, even the
+    ///   right password answers [`LoginAttempt::Failed`] (after the same work), and the owner
+    ///   is mailed a notice when the lock starts.
+    /// - A stale Argon2id hash or a legacy bcrypt hash is upgraded in the same transaction as
+    ///   the new session.
+    /// - The new session starts in sudo mode.
+    ///
+    /// Errors: [`AuthError::Unconfirmed`] (right password, unconfirmed account, and the app
+    /// blocks unconfirmed accounts), or a store failure.
+    ///
+    /// ```ignore
+    /// match sigra.log_in(&form.email, &form.password.into(), form.remember_me, &meta).await? {
+    ///     LoginAttempt::Success(logged_in) => { /* set cookie, redirect */ }
+    ///     LoginAttempt::Failed { notice } => { /* send notice if any; "Invalid email or password" */ }
+    /// }
+    /// ```
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &Password,
+        remember_me: bool,
+        meta: &RequestMeta,
+    ) -> Result<LoginAttempt, AuthError> {
+        let user = match normalize_email(email) {
+            Ok(email) => {
+                let mut tx = self.store().begin_read().await?;
+                let user = tx.user_by_email(&email).await?;
+                drop(tx);
+                user
+            }
+            Err(_) => None,
+        };
+        let Some(user) = user else {
+            self.dummy_verify(password).await;
+            self.audit_login_failure(None, "unknown_email", meta)
+                .await?;
+            return Ok(LoginAttempt::Failed { notice: None });
+        };
+        let Some(stored) = user.hashed_password.clone() else {
+            self.dummy_verify(password).await;
+            self.audit_login_failure(Some(&user), "no_password", meta)
+                .await?;
+            return Ok(LoginAttempt::Failed { notice: None });
+        };
+
+        let verification = match self.inner.hasher.verify(password, &stored).await {
+            Ok(v) => v,
+            Err(PasswordError::TooLong { .. } | PasswordError::LegacyHashPasswordTooLong) => {
+                Verification::Invalid
+            }
+            Err(err) => {
+                tracing::error!(target: "sigra::auth", user = %user.id, error = %err, "stored password hash cannot be verified");
+                Verification::Invalid
+            }
+        };
+
+        if self.lock_active(&user) {
+            self.audit_login_failure(Some(&user), "locked", meta)
+                .await?;
+            return Ok(LoginAttempt::Failed { notice: None });
+        }
+
+        let upgraded = match verification {
+            Verification::Valid { upgraded } => upgraded,
+            _ => {
+                let notice = self.record_failed_login(&user, meta).await?;
+                return Ok(LoginAttempt::Failed { notice });
+            }
+        };
+
+        if user.confirmed_at.is_none()
+            && self.config().account().unconfirmed == UnconfirmedPolicy::Block
+        {
+            self.audit_login_failure(Some(&user), "unconfirmed", meta)
+                .await?;
+            return Err(AuthError::Unconfirmed);
+        }
+
+        let mut tx = self.store().begin().await?;
+        // Re-read under the write lock: a concurrent failure may have locked the account
+        // since the password was checked.
+        let Some(mut user) = tx.user_by_id(&user.id).await? else {
+            return Ok(LoginAttempt::Failed { notice: None });
+        };
+        if self.lock_active(&user) {
+            drop(tx);
+            self.audit_login_failure(Some(&user), "locked", meta)
+                .await?;
+            return Ok(LoginAttempt::Failed { notice: None });
+        }
+        if user.failed_login_attempts > 0 || user.locked_at.is_some() {
+            tx.clear_failed_logins(&user.id).await?;
+            user.failed_login_attempts = 0;
+            user.locked_at = None;
+        }
+        if let Some(new_hash) = upgraded {
+            tx.set_password_hash(&user.id, new_hash.as_str(), None)
+                .await?;
+            user.hashed_password = Some(new_hash.as_str().to_owned());
+        }
+        let kind = if remember_me {
+            SessionKind::RememberMe
+        } else {
+            SessionKind::Standard
+        };
+        let event = self.audit(
+            AuditAction::Login,
+            AuditOutcome::Success,
+            meta,
+            Some(user.id),
+            Some(user.id),
+            serde_json::json!({ "remember_me": remember_me }),
+        );
+        tx.insert_audit_event(&event).await?;
+        let (session, token) = self
+            .create_session(&mut tx, &user, kind, meta, true)
+            .await?;
+        tx.commit().await?;
+        Ok(LoginAttempt::Success(LoggedIn {
+            user,
+            session,
+            token,
+        }))
+    }
+
+    fn lock_active(&self, user: &UserRecord) -> bool {
+        let duration = self.config().lockout().duration;
+        user.locked_at.is_some_and(|at| {
+            (self.now() - at).whole_seconds()
+                < i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+        })
+    }
+
+    async fn dummy_verify(&self, password: &Password) {
+        if let Err(err) = self.inner.hasher.dummy_verify(password).await {
+            tracing::debug!(target: "sigra::auth", error = %err, "dummy verify refused its input");
+        }
+    }
+
+    async fn audit_login_failure(
+        &self,
+        user: Option<&UserRecord>,
+        reason: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let mut tx = self.store().begin().await?;
+        let event = self.audit(
+            AuditAction::Login,
+            AuditOutcome::Failure,
+            meta,
+            None,
+            user.map(|u| u.id),
+            serde_json::json!({ "reason": reason }),
+        );
+        tx.insert_audit_event(&event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts a wrong password; locks the account when the count reaches the threshold.
+    async fn record_failed_login(
+        &self,
+        user: &UserRecord,
+        meta: &RequestMeta,
+    ) -> Result<Option<AuthMail>, AuthError> {
+        let now = self.now();
+        let threshold = self.config().lockout().threshold;
+        let mut tx = self.store().begin().await?;
+        if user.locked_at.is_some() {
+            // An expired lock: the count starts again.
+            tx.clear_failed_logins(&user.id).await?;
+        }
+        let attempts = tx.increment_failed_logins(&user.id).await?;
+        let event = self.audit(
+            AuditAction::Login,
+            AuditOutcome::Failure,
+            meta,
+            None,
+            Some(user.id),
+            serde_json::json!({ "reason": "invalid_password", "attempts": attempts }),
+        );
+        tx.insert_audit_event(&event).await?;
+        let notice = if attempts == threshold {
+            tx.lock_user(&user.id, now).await?;
+            let event = self.audit(
+                AuditAction::Lockout,
+                AuditOutcome::Success,
+                meta,
+                None,
+                Some(user.id),
+                serde_json::json!({ "attempts": attempts }),
+            );
+            tx.insert_audit_event(&event).await?;
+            Some(AuthMail::LockoutNotice {
+                to: user.email.clone(),
+            })
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(notice)
+    }
+}

@@ -1,0 +1,279 @@
+//! Sudo mode and the sensitive settings it guards: password and email changes.
+
+use crate::audit::{AuditAction, RequestMeta};
+use crate::password::{Password, PasswordError, Verification};
+use crate::store::{
+    AuditOutcome, AuditStore as _, EmailTokenContext, EmailTokenStore as _, NewEmailToken,
+    SessionStore as _, Store, StoreError, Transaction as _, UserRecord, UserStore as _,
+};
+use crate::token::Token;
+
+use super::{AuthError, AuthMail, Authenticated, LoggedIn, Sigra, internal, normalize_email};
+
+impl<S: Store> Sigra<S> {
+    /// Enters sudo mode by re-entering the password. The session is replaced (new token,
+    /// same kind) with one that is in sudo mode for 5 minutes.
+    ///
+    /// Errors: [`AuthError::InvalidCredentials`].
+    ///
+    /// ```ignore
+    /// let logged_in = sigra.enter_sudo(&auth, &form.password.into(), &meta).await?;
+    /// // set the new cookie
+    /// ```
+    pub async fn enter_sudo(
+        &self,
+        auth: &Authenticated,
+        password: &Password,
+        meta: &RequestMeta,
+    ) -> Result<LoggedIn, AuthError> {
+        let valid = match &auth.user.hashed_password {
+            Some(stored) => match self.inner.hasher.verify(password, stored).await {
+                Ok(Verification::Valid { .. }) => true,
+                Ok(_)
+                | Err(PasswordError::TooLong { .. } | PasswordError::LegacyHashPasswordTooLong) => {
+                    false
+                }
+                Err(err) => return Err(internal(err)),
+            },
+            None => {
+                if let Err(err) = self.inner.hasher.dummy_verify(password).await {
+                    tracing::debug!(target: "sigra::auth", error = %err, "dummy verify refused its input");
+                }
+                false
+            }
+        };
+        let mut tx = self.store().begin().await?;
+        if !valid {
+            let event = self.audit(
+                AuditAction::SudoEnter,
+                AuditOutcome::Failure,
+                meta,
+                Some(auth.user.id),
+                Some(auth.user.id),
+                serde_json::json!({ "reason": "invalid_password" }),
+            );
+            tx.insert_audit_event(&event).await?;
+            tx.commit().await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.rotate_session(
+            tx,
+            auth,
+            AuditAction::SudoEnter,
+            serde_json::json!({}),
+            meta,
+        )
+        .await
+    }
+
+    /// Replaces the current session with a new one in sudo mode, audited as `action`, and
+    /// commits `tx`.
+    async fn rotate_session(
+        &self,
+        mut tx: S::Tx,
+        auth: &Authenticated,
+        action: AuditAction,
+        metadata: serde_json::Value,
+        meta: &RequestMeta,
+    ) -> Result<LoggedIn, AuthError> {
+        tx.delete_session_by_digest(&auth.session.token_digest)
+            .await?;
+        let event = self.audit(
+            action,
+            AuditOutcome::Success,
+            meta,
+            Some(auth.user.id),
+            Some(auth.user.id),
+            metadata,
+        );
+        tx.insert_audit_event(&event).await?;
+        let (session, token) = self
+            .create_session(&mut tx, &auth.user, auth.session.kind, meta, true)
+            .await?;
+        tx.commit().await?;
+        Ok(LoggedIn {
+            user: auth.user.clone(),
+            session,
+            token,
+        })
+    }
+
+    fn require_sudo(&self, auth: &Authenticated) -> Result<(), AuthError> {
+        if self.in_sudo(auth) {
+            Ok(())
+        } else {
+            Err(AuthError::SudoRequired)
+        }
+    }
+
+    /// Changes the password (sudo mode required). Every other session of the user is
+    /// revoked, outstanding reset and magic links stop working, and the current session is
+    /// replaced by a new one. Returns the new login and the notice to mail.
+    ///
+    /// Errors: [`AuthError::SudoRequired`], [`AuthError::WeakPassword`].
+    ///
+    /// ```ignore
+    /// let (logged_in, notice) = sigra.change_password(&auth, &form.password.into(), &meta).await?;
+    /// ```
+    pub async fn change_password(
+        &self,
+        auth: &Authenticated,
+        new_password: &Password,
+        meta: &RequestMeta,
+    ) -> Result<(LoggedIn, AuthMail), AuthError> {
+        self.require_sudo(auth)?;
+        let hash = self
+            .hash_new_password(new_password, &auth.user.email)
+            .await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.set_password_hash(&auth.user.id, &hash, Some(now))
+            .await?;
+        tx.delete_user_email_tokens(
+            &auth.user.id,
+            &[
+                EmailTokenContext::ResetPassword,
+                EmailTokenContext::MagicLink,
+            ],
+        )
+        .await?;
+        let revoked = tx
+            .delete_user_sessions(&auth.user.id, Some(&auth.session.id))
+            .await?;
+        let mut logged_in = self
+            .rotate_session(
+                tx,
+                auth,
+                AuditAction::PasswordChange,
+                serde_json::json!({ "sessions_revoked": revoked }),
+                meta,
+            )
+            .await?;
+        logged_in.user.hashed_password = Some(hash);
+        logged_in.user.password_changed_at = Some(now);
+        let notice = AuthMail::PasswordChanged {
+            to: logged_in.user.email.clone(),
+        };
+        Ok((logged_in, notice))
+    }
+
+    /// Starts an email change (sudo mode required): mails a confirmation link to the new
+    /// address. Nothing changes until the link is used. Whether the new address is taken is
+    /// not revealed here.
+    ///
+    /// Errors: [`AuthError::SudoRequired`], [`AuthError::InvalidEmail`],
+    /// [`AuthError::SameEmail`].
+    ///
+    /// ```ignore
+    /// let mail = sigra.request_email_change(&auth, &form.email, &meta).await?;
+    /// ```
+    pub async fn request_email_change(
+        &self,
+        auth: &Authenticated,
+        new_email: &str,
+        meta: &RequestMeta,
+    ) -> Result<AuthMail, AuthError> {
+        self.require_sudo(auth)?;
+        let new_email = normalize_email(new_email)?;
+        if new_email.eq_ignore_ascii_case(&auth.user.email) {
+            return Err(AuthError::SameEmail);
+        }
+        let now = self.now();
+        let context = EmailTokenContext::ChangeEmail {
+            old_email: auth.user.email.clone(),
+        };
+        let token = Token::generate()?;
+        let link = self
+            .inner
+            .keys
+            .change_email
+            .sign(&token, &auth.user.id.to_string(), now)
+            .map_err(internal)?;
+        let mut tx = self.store().begin().await?;
+        tx.delete_user_email_tokens(&auth.user.id, std::slice::from_ref(&context))
+            .await?;
+        tx.insert_email_token(&NewEmailToken::new(
+            auth.user.id,
+            token.digest(),
+            context,
+            new_email.clone(),
+            now,
+        ))
+        .await?;
+        let event = self.audit(
+            AuditAction::EmailChangeRequest,
+            AuditOutcome::Success,
+            meta,
+            Some(auth.user.id),
+            Some(auth.user.id),
+            serde_json::json!({ "new_email": new_email }),
+        );
+        tx.insert_audit_event(&event).await?;
+        tx.commit().await?;
+        Ok(AuthMail::ChangeEmail {
+            to: new_email,
+            token: link,
+        })
+    }
+
+    /// Completes an email change with the link mailed to the new address. The link must be
+    /// used by the same logged-in user, before anything else changed the address. The new
+    /// address counts as confirmed and every other session is revoked.
+    ///
+    /// Errors: [`AuthError::InvalidToken`], [`AuthError::EmailTaken`].
+    ///
+    /// ```ignore
+    /// let user = sigra.confirm_email_change(&auth, &token, &meta).await?;
+    /// ```
+    pub async fn confirm_email_change(
+        &self,
+        auth: &Authenticated,
+        token: &str,
+        meta: &RequestMeta,
+    ) -> Result<UserRecord, AuthError> {
+        let now = self.now();
+        let verified = self.inner.keys.change_email.verify_for_subject(
+            token,
+            &auth.user.id.to_string(),
+            super::ttl(self.config().tokens().change_email_ttl),
+            now,
+        )?;
+        let context = EmailTokenContext::ChangeEmail {
+            old_email: auth.user.email.clone(),
+        };
+        let mut tx = self.store().begin().await?;
+        let record = tx
+            .take_email_token(&context, &verified.token.digest())
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        if record.user_id != auth.user.id {
+            return Err(AuthError::InvalidToken);
+        }
+        match tx.set_email(&auth.user.id, &record.sent_to).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => return Err(AuthError::EmailTaken),
+            Err(other) => return Err(other.into()),
+        }
+        tx.mark_confirmed(&auth.user.id, now).await?;
+        tx.delete_user_email_tokens(&auth.user.id, &[context])
+            .await?;
+        let revoked = tx
+            .delete_user_sessions(&auth.user.id, Some(&auth.session.id))
+            .await?;
+        let event = self.audit(
+            AuditAction::EmailChangeComplete,
+            AuditOutcome::Success,
+            meta,
+            Some(auth.user.id),
+            Some(auth.user.id),
+            serde_json::json!({ "old_email": auth.user.email, "new_email": record.sent_to, "sessions_revoked": revoked }),
+        );
+        tx.insert_audit_event(&event).await?;
+        let user = tx
+            .user_by_id(&auth.user.id)
+            .await?
+            .ok_or(AuthError::SessionExpired)?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
