@@ -162,7 +162,8 @@ impl<S: Store> Sigra<S> {
     /// not revealed here.
     ///
     /// Errors: [`AuthError::SudoRequired`], [`AuthError::InvalidEmail`],
-    /// [`AuthError::SameEmail`].
+    /// [`AuthError::SameEmail`], [`AuthError::TooManyAttempts`] (more than 3 mails in 15
+    /// minutes by default).
     ///
     /// ```ignore
     /// let mail = sigra.request_email_change(&auth, &form.email, &meta).await?;
@@ -190,6 +191,12 @@ impl<S: Store> Sigra<S> {
             .sign(&token, &auth.user.id.to_string(), now)
             .map_err(internal)?;
         let mut tx = self.store().begin().await?;
+        if !self.mail_allowed(&mut tx, &auth.user).await? {
+            tx.commit().await?;
+            return Err(AuthError::TooManyAttempts {
+                retry_after: self.config().tokens().resend.window,
+            });
+        }
         tx.delete_user_email_tokens(&auth.user.id, std::slice::from_ref(&context))
             .await?;
         tx.insert_email_token(&NewEmailToken::new(
