@@ -6,7 +6,7 @@
 //! unpadded base64url (43 characters):
 //!
 //! ```text
-//! sigra_sk_Qm9vdHN0cmFwcGVkIGJ5IGEgcmFuZG9tIGdlbmVyYXRvcg
+//! sigra_sk_Qm9vdHN0cmFwcGVkIGJ5IGEgcmFuZG9tIGdlbmVyYXR
 //! ```
 //!
 //! The host stores only the SHA-256 [`ApiTokenDigest`] of the **whole** token (prefix

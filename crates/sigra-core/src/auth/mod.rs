@@ -395,15 +395,30 @@ impl<S: Store> SigraBuilder<S> {
                     )
                 }
                 .map_err(internal)?;
+                // Accept stored hashes at least as costly as the configured parameters, so
+                // any configuration the validator allowed also builds.
+                let defaults = crate::password::HashCostLimits::default();
+                let limits = crate::password::HashCostLimits {
+                    max_memory_kib: defaults.max_memory_kib.max(argon.memory_kib),
+                    max_iterations: defaults.max_iterations.max(argon.iterations),
+                    max_parallelism: defaults.max_parallelism.max(argon.parallelism),
+                    ..defaults
+                };
                 PasswordHasher::builder()
                     .params(params)
+                    .limits(limits)
                     .permits(argon.max_concurrent_hashes())
                     .build()
                     .map_err(internal)?
             }
         };
+        // The policy never goes below 8 characters, whatever `danger_weak_password_policy`
+        // allowed the configuration to say.
+        let min_chars = usize::try_from(self.config.password().min_chars)
+            .unwrap_or(crate::password::MIN_PASSWORD_CHARS)
+            .max(crate::password::MIN_PASSWORD_CHARS);
         let mut policy = PasswordPolicy::default()
-            .with_min_chars(usize::try_from(self.config.password().min_chars).unwrap_or(8))
+            .with_min_chars(min_chars)
             .map_err(internal)?;
         if !self.config.password().reject_common {
             policy = policy.danger_allow_common_passwords();
