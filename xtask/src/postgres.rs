@@ -283,8 +283,9 @@ impl Server {
         }
     }
 
-    /// Stops the cluster in `data` (fast shutdown, immediate if that fails).
-    fn stop(&self, data: &Path) -> Step {
+    /// Stops the cluster in `data`: a fast shutdown (a clean checkpoint, for a cluster that is
+    /// kept), immediate if that fails or when `throwaway` (nothing to keep, so no checkpoint).
+    fn stop(&self, data: &Path, throwaway: bool) -> Step {
         let stop = |mode: &str| {
             run_captured(&mut self.command(
                 "pg_ctl",
@@ -301,6 +302,9 @@ impl Server {
                 ],
             ))
         };
+        if throwaway {
+            return stop("immediate").map(|_| ());
+        }
         stop("fast").or_else(|_| stop("immediate")).map(|_| ())
     }
 
@@ -326,7 +330,7 @@ impl Server {
             let data = entry.path();
             say!("removing the cluster of an earlier run: {}", data.display());
             if self.is_running(&data) {
-                let _ = self.stop(&data);
+                let _ = self.stop(&data, true);
             }
             let _ = std::fs::remove_dir_all(&data);
         }
@@ -503,7 +507,7 @@ impl Cluster {
     pub(crate) fn stop_dev(server: &Server, root: &Path) -> Step {
         let data = server.clusters_dir(root)?.join("dev");
         if server.is_running(&data) {
-            server.stop(&data)?;
+            server.stop(&data, false)?;
             say!("PostgreSQL dev cluster stopped");
         } else {
             say!("no PostgreSQL dev cluster runs");
@@ -543,7 +547,7 @@ impl Cluster {
         } else {
             say!("stopping PostgreSQL on 127.0.0.1:{}", self.port);
             self.stopped = true;
-            self.server.stop(&self.data)
+            self.server.stop(&self.data, true)
         };
         self.throwaway = false;
         let removed = std::fs::remove_dir_all(&self.data)
