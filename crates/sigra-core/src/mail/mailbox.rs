@@ -1,45 +1,6 @@
 //! The dev mailbox: mail stored in the host's database instead of sent.
 //!
-//! # The store contract
-//!
-//! The host implements [`Mailbox`] over a table of its own (the installer generates it as
-//! `dev_mailbox`). An implementation must:
-//!
-//! 1. **Store every field exactly**: [`deliver`](Mailbox::deliver) keeps the kind
-//!    ([`MailKind::as_str`]), the recipient (the [`Address`](super::Address)'s `Display`
-//!    form, display name included), subject, text body, HTML body (absent stays absent) and
-//!    the `sent_at` it is given, byte for byte (UTF-8 included); timestamps at least to the
-//!    second.
-//! 2. **Return a new, unique id** from `deliver`. The id is opaque to sigra-core: a UUID, an
-//!    integer, anything that round-trips through a string and fits a URL path segment.
-//! 3. **List newest first**: [`list`](Mailbox::list)`(limit)` returns at most `limit` mails,
-//!    ordered by `sent_at` descending (a later delivery first among equal timestamps);
-//!    `list(0)` is empty.
-//! 4. **Look up totally**: [`get`](Mailbox::get) returns the mail with that id, and
-//!    `Ok(None)` for an unknown id *or one that is not even well formed* (it comes from a
-//!    URL): never an error for a bad id.
-//!
-//! Errors are for the store itself failing (connection lost…). The contract suite
-//! `mail::conformance::check_mailbox` (feature `testing`) checks all four rules against a
-//! store; run it in the host's tests against an empty table.
-//!
-//! A table that fits (SQLite; use `UUID` and `TIMESTAMPTZ` on Postgres):
-//!
-//! ```sql
-//! CREATE TABLE dev_mailbox (
-//!     id         TEXT PRIMARY KEY,          -- UUID v7: sorts by creation
-//!     kind       TEXT NOT NULL,
-//!     to_address TEXT NOT NULL,
-//!     subject    TEXT NOT NULL,
-//!     text_body  TEXT NOT NULL,
-//!     html_body  TEXT,
-//!     sent_at    TIMESTAMP NOT NULL
-//! );
-//! CREATE INDEX dev_mailbox_sent_at ON dev_mailbox (sent_at DESC, id DESC);
-//! ```
-//!
-//! The mailbox holds working sign-in links: the host lists it at `/dev/mailbox` **only in dev
-//! mode**, and [`mailer_from_env`](super::mailer_from_env) only picks it when dev mode allows.
+//! The contract is on the [`Mailbox`] trait.
 
 use std::fmt;
 use std::future::Future;
@@ -49,10 +10,52 @@ use time::OffsetDateTime;
 use super::message::Redacted;
 use super::{MailError, MailKind, Mailer, OutgoingMail};
 
-/// The host's store for the dev mailbox. See the [module docs](self) for the contract every
-/// implementation must keep.
+/// The host's store for the dev mailbox: mail stored in the host's database instead of sent,
+/// listed at `/dev/mailbox` in dev mode. Implementations are cheap to clone (a connection
+/// pool handle).
 ///
-/// Implementations are cheap to clone (a connection pool handle).
+/// # Contract
+///
+/// The host implements [`Mailbox`] over a table of its own (the installer generates it as
+/// `dev_mailbox`). An implementation must:
+///
+/// 1. **Store every field exactly**: [`deliver`](Mailbox::deliver) keeps the kind
+///    ([`MailKind::as_str`]), the recipient (the [`Address`](super::Address)'s `Display`
+///    form, display name included), subject, text body, HTML body (absent stays absent) and
+///    the `sent_at` it is given, byte for byte (UTF-8 included); timestamps at least to the
+///    second.
+/// 2. **Return a new, unique id** from `deliver`. The id is opaque to sigra-core: a UUID, an
+///    integer, anything that round-trips through a string and fits a URL path segment.
+/// 3. **List newest first**: [`list`](Mailbox::list)`(limit)` returns at most `limit` mails,
+///    ordered by `sent_at` descending (a later delivery first among equal timestamps);
+///    `list(0)` is empty.
+/// 4. **Look up totally**: [`get`](Mailbox::get) returns the mail with that id, and
+///    `Ok(None)` for an unknown id *or one that is not even well formed* (it comes from a
+///    URL): never an error for a bad id.
+///
+/// Errors are for the store itself failing (connection lost…). The contract suite
+/// `mail::conformance::check_mailbox` (feature `testing`) checks all four rules against a
+/// store; run it in the host's tests against an empty table.
+///
+/// A table that fits (SQLite; use `UUID` and `TIMESTAMPTZ` on Postgres):
+///
+/// ```sql
+/// CREATE TABLE dev_mailbox (
+///     id         TEXT PRIMARY KEY,          -- Uuid::now_v7(): ordered by creation in a process
+///     kind       TEXT NOT NULL,
+///     to_address TEXT NOT NULL,
+///     subject    TEXT NOT NULL,
+///     text_body  TEXT NOT NULL,
+///     html_body  TEXT,
+///     sent_at    TIMESTAMP NOT NULL
+/// );
+/// CREATE INDEX dev_mailbox_sent_at ON dev_mailbox (sent_at DESC, id DESC);
+/// ```
+///
+/// The mailbox holds working sign-in links: the host lists it at `/dev/mailbox` **only in dev
+/// mode**, and [`mailer_from_env`](super::mailer_from_env) only picks it when dev mode allows.
+///
+/// # Example
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
