@@ -436,3 +436,17 @@ fn transient_errors() {
     );
     assert!(!MailError::NoTransport.is_transient());
 }
+
+#[cfg(not(feature = "smtp"))]
+#[test]
+fn smtp_url_without_the_smtp_feature_is_an_error() {
+    let settings = MailerSettings::new(from()).allow_dev_mailbox(true);
+    let err = mailer_from_lookup(
+        env(&[("SMTP_URL", "smtp://localhost:25")]),
+        &settings,
+        VecMailbox::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, MailError::SmtpDisabled));
+    assert!(err.to_string().contains("`smtp` feature"));
+}

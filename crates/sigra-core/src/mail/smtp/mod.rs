@@ -517,3 +517,75 @@ fn io_error_kind(err: &lettre::transport::smtp::Error) -> Option<std::io::ErrorK
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::MailKind;
+    use proptest::prelude::*;
+
+    fn mailer() -> (tokio::runtime::Runtime, SmtpMailer) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let from = Address::new("noreply@bücher.example")
+            .unwrap()
+            .with_name("Bücher \"Shop\"")
+            .unwrap();
+        let mailer = rt
+            .block_on(async { SmtpMailer::from_url("smtp://127.0.0.1:2525", from) })
+            .unwrap();
+        (rt, mailer)
+    }
+
+    #[test]
+    fn message_has_the_promised_headers() {
+        let (_rt, mailer) = mailer();
+        let mail = OutgoingMail::new(
+            MailKind::CONFIRM,
+            Address::new("zoe@example.com").unwrap(),
+            "Hi",
+            "text",
+        )
+        .unwrap()
+        .with_html("<p>html</p>")
+        .unwrap();
+        let raw = String::from_utf8(mailer.message(&mail).unwrap().formatted()).unwrap();
+        assert!(raw.contains("X-Sigra-Mail-Kind: confirm\r\n"), "{raw}");
+        assert!(raw.contains("Auto-Submitted: auto-generated\r\n"), "{raw}");
+        assert!(
+            raw.contains("@mail.invalid>\r\n"),
+            "non-ASCII sender domain: {raw}"
+        );
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        let a = mailer.message(&mail).unwrap().formatted();
+        let b = mailer.message(&mail).unwrap().formatted();
+        assert_ne!(a, b, "each message gets its own Message-ID");
+    }
+
+    fn address() -> impl Strategy<Value = String> {
+        let atom = "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,10}|[äöüßéñ]{1,4}";
+        let label = "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?|[äöüé]{1,5}";
+        (
+            prop::collection::vec(atom, 1..4),
+            prop::collection::vec(label, 1..4),
+        )
+            .prop_map(|(atoms, labels)| format!("{}@{}", atoms.join("."), labels.join(".")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever `Address` accepts, lettre accepts too and the message builds: validation
+        /// happens once, at construction, never as a surprise at send time.
+        #[test]
+        fn every_accepted_address_builds_a_message(email in address(), name in "\\PC{0,20}") {
+            let (_rt, mailer) = mailer();
+            if let Ok(to) = Address::new(&email).and_then(|a| a.with_name(&name)) {
+                let mail = OutgoingMail::new(MailKind::CONFIRM, to, "Hi", "text").unwrap();
+                prop_assert!(mailer.message(&mail).is_ok(), "{}", email);
+            }
+        }
+    }
+}
