@@ -67,12 +67,12 @@ pub enum MailError {
     },
     /// An environment variable read by [`mailer_from_env`](super::mailer_from_env) holds a
     /// value that failed validation.
-    #[error("{var}: {source}")]
+    #[error("{var}: {error}")]
     Env {
         /// The variable, e.g. `MAIL_FROM`.
         var: &'static str,
         /// What was wrong with its value.
-        source: Box<MailError>,
+        error: Box<MailError>,
     },
     /// An environment variable read by [`mailer_from_env`](super::mailer_from_env) is not
     /// valid UTF-8.

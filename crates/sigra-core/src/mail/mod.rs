@@ -249,7 +249,7 @@ pub fn mailer_from_lookup<M: Mailbox>(
     let from = match lookup(MAIL_FROM_VAR) {
         Some(raw) => raw.parse::<Address>().map_err(|e| MailError::Env {
             var: MAIL_FROM_VAR,
-            source: Box::new(e),
+            error: Box::new(e),
         })?,
         None => settings.from.clone(),
     };
