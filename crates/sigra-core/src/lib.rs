@@ -18,6 +18,7 @@
 //! | [`mail`] | outgoing mail: the `Mailer` trait, SMTP through lettre |
 //! | [`store`] | the store contracts the app's database implements |
 //! | [`config`] | [`SigraConfig`](config::SigraConfig): every default in one place |
+//! | `testing` | (feature `testing`) the store conformance suite the app runs against its SQL |
 //!
 //! Every fallible function returns its module's error type; all of them convert into the
 //! crate-level [`Error`].
@@ -39,6 +40,8 @@ pub mod mail;
 pub mod password;
 pub mod random;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 pub mod totp;
 
