@@ -89,7 +89,9 @@ impl FlashMessages {
 /// `.info()` and `.error()` (through `Deref` to [`FlashMessages`]) give the messages. It
 /// rejects (naming the fix) only when [`layers`](super::layers) is not installed.
 ///
-/// [`Flash::info`]`(msg)` and [`Flash::error`]`(msg)` build a [`SetFlash`] response part:
+/// [`Flash::info`]`(msg)` and [`Flash::error`]`(msg)` build a [`SetFlash`] response part
+/// (the layer signs it into the cookie on the way out, so it needs
+/// [`layers`](super::layers) on the router too):
 ///
 /// ```ignore
 /// async fn show(flash: Flash) -> Html<String> {
