@@ -1,4 +1,4 @@
-//! [`Store`] / [`Transaction`](crate::store::Transaction) contracts: commit, rollback,
+//! [`Store`] / [`Transaction`] contracts: commit, rollback,
 //! isolation, and conflicts that leave the transaction usable.
 
 use std::time::Duration;
