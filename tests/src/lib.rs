@@ -7,6 +7,7 @@
 //! `SIGRA_REQUIRE_PEERS=1`, so a missing peer fails the run there; under a plain
 //! `cargo test` a missing venv skips these tests with a message naming the fix.
 
+pub mod installer;
 pub mod smtp;
 
 use std::io::Write as _;
