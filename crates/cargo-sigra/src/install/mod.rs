@@ -108,11 +108,13 @@ pub(crate) fn run(
     };
     let app = package_name(&cargo_toml_text)?;
     let edition = package_edition(&cargo_toml_text);
+    let app_crate = lib_name(&cargo_toml_text).unwrap_or_else(|| app.replace('-', "_"));
     let sigra_core_dep = sigra_core_dep(app_dir, options.sigra_path.as_deref())?;
 
     let vars = vars::Variables {
         names,
         app,
+        app_crate,
         database: options.database,
         binary_id: options.binary_id,
         html: options.html,
@@ -200,6 +202,12 @@ fn package_edition(cargo_toml: &str) -> String {
         .and_then(|e| e.as_str())
         .unwrap_or("2015")
         .to_owned()
+}
+
+/// The library's name when `[lib] name` sets one (tests and `main.rs` use it in paths).
+fn lib_name(cargo_toml: &str) -> Option<String> {
+    let doc: DocumentMut = cargo_toml.parse().ok()?;
+    doc.get("lib")?.get("name")?.as_str().map(str::to_owned)
 }
 
 /// The sigra-core dependency spec: a path to a local checkout, or this version from crates.io.
@@ -377,5 +385,10 @@ mod tests {
         assert!(package_name("[package\n").is_err());
         assert_eq!(package_edition("[package]\nname = \"a\"\n"), "2015");
         assert_eq!(package_edition("[package]\nedition = \"2024\"\n"), "2024");
+        assert_eq!(lib_name("[package]\nname = \"a-b\"\n"), None);
+        assert_eq!(
+            lib_name("[lib]\nname = \"core_lib\"\n").as_deref(),
+            Some("core_lib")
+        );
     }
 }

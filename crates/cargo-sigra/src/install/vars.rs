@@ -40,6 +40,8 @@ pub(crate) struct Variables {
     pub(crate) names: Names,
     /// The app's package name (`sigra-example-host`).
     pub(crate) app: String,
+    /// The app's library crate as Rust code names it (`sigra_example_host`, or `[lib] name`).
+    pub(crate) app_crate: String,
     pub(crate) database: Database,
     pub(crate) binary_id: bool,
     pub(crate) html: bool,
@@ -48,16 +50,11 @@ pub(crate) struct Variables {
 }
 
 impl Variables {
-    /// The app's crate name as Rust code spells it (`sigra_example_host`).
-    pub(crate) fn app_crate(&self) -> String {
-        self.app.replace('-', "_")
-    }
-
     /// The string variables, which paths may use as `%name%`.
     pub(crate) fn strings(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([
             ("app", self.app.clone()),
-            ("app_crate", self.app_crate()),
+            ("app_crate", self.app_crate.clone()),
             ("context", self.names.context.clone()),
             ("context_snake", self.names.context_snake.clone()),
             ("database", self.database.tag().to_owned()),
