@@ -73,10 +73,11 @@ fn check(app: &Path) {
 }
 
 #[test]
-fn the_default_sqlite_app_builds_lints_clean_and_passes_its_tests() {
+fn the_default_sqlite_app_builds_and_passes_its_tests() {
     let scratch = Scratch::new("build-default");
     let app = generate(scratch.path(), &[]);
-    check(&app);
+    // Clippy for this combination runs on examples/host, a workspace member with the same code.
+    cargo_in(&app, &["fmt", "--check"], &[]);
     cargo_in(&app, &["test"], &[]);
 }
 

@@ -24,13 +24,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /health`: 200 when the app reaches its database, 503 when it does not.
-async fn health(State(state): State<AppState>) -> StatusCode {
+/// `GET /health`: 200 `ok` when the app reaches its database, 503 when it does not.
+async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match sqlx::query("SELECT 1").execute(&state.db).await {
-        Ok(_) => StatusCode::OK,
+        Ok(_) => (StatusCode::OK, "ok"),
         Err(err) => {
             tracing::warn!("health check: the database does not answer: {err}");
-            StatusCode::SERVICE_UNAVAILABLE
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer",
+            )
         }
     }
 }
