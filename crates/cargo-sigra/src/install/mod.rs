@@ -123,6 +123,7 @@ pub(crate) fn run(
     let plan = plan::plan(
         vars,
         &plan::PlanInput {
+            templates: templates::TEMPLATES,
             app_dir,
             cargo_toml_text: &cargo_toml_text,
             edition: &edition,

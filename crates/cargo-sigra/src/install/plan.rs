@@ -127,6 +127,8 @@ impl Plan {
 
 /// The inputs the plan needs besides the variables.
 pub(crate) struct PlanInput<'a> {
+    /// The templates to install from ([`templates::TEMPLATES`] outside tests).
+    pub(crate) templates: templates::Files,
     pub(crate) app_dir: &'a Path,
     pub(crate) cargo_toml_text: &'a str,
     /// The app's edition, for rustfmt.
@@ -137,8 +139,8 @@ pub(crate) struct PlanInput<'a> {
 /// Computes the plan: renders every selected unit, compares with the disk, merges
 /// dependencies into a copy of `Cargo.toml`. Writes nothing.
 pub(crate) fn plan(vars: Variables, input: &PlanInput<'_>) -> Result<Plan, InstallError> {
-    let env = templates::environment()?;
-    let units = units::select(&env, &vars.to_value(None), vars.database)?;
+    let env = templates::environment(input.templates)?;
+    let units = units::select(&env, input.templates, &vars.to_value(None), vars.database)?;
     let slots = fill_slots(&units)?;
     let file_vars = vars.to_value(Some(&slots));
     let path_vars = vars.strings();
@@ -353,8 +355,213 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, InstallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::install::names::Names;
+    use crate::install::vars::Database;
 
     const NEW: &str = "new content\n";
+
+    /// Plans an install of the synthetic template set `files` into an empty app.
+    fn plan_with(files: &[(&str, &str)]) -> Result<Plan, InstallError> {
+        let leaked: Vec<(&'static str, &'static str)> = files
+            .iter()
+            .map(|(p, c)| -> (&'static str, &'static str) {
+                (String::from(*p).leak(), String::from(*c).leak())
+            })
+            .collect();
+        let dir = std::env::temp_dir().join(format!(
+            "cargo-sigra-plan-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let vars = Variables {
+            names: Names::parse("Accounts", "User", "users").unwrap(),
+            app: "my-app".into(),
+            app_crate: "my_app".into(),
+            database: Database::Sqlite,
+            binary_id: true,
+            html: true,
+            sigra_core_dep: "\"0.1\"".into(),
+        };
+        let result = plan(
+            vars,
+            &PlanInput {
+                templates: leaked.leak(),
+                app_dir: &dir,
+                cargo_toml_text: "[package]\nname = \"my-app\"\n",
+                edition: "2024",
+                force: false,
+            },
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        result
+    }
+
+    fn error_of(files: &[(&str, &str)]) -> String {
+        plan_with(files).unwrap_err().to_string()
+    }
+
+    const CORE: (&str, &str) = (
+        "install/core/unit.toml",
+        "description = \"core\"\norder = 0\nslots = [\"routes\"]\n",
+    );
+
+    #[test]
+    fn slots_collect_injections_in_unit_order() {
+        let plan = plan_with(&[
+            CORE,
+            (
+                "install/core/routes.txt.tmpl",
+                "<% for r in slots.routes %><%= r %>\n<% endfor %>",
+            ),
+            (
+                "install/b/unit.toml",
+                "description = \"b\"\n[inject]\nroutes = [\"b1\", \"b2\"]\n",
+            ),
+            (
+                "install/a/unit.toml",
+                "description = \"a\"\norder = 50\n[inject]\nroutes = [\"a\"]\n",
+            ),
+            (
+                "install/off/unit.toml",
+                "description = \"off\"\nwhen = \"not html\"\n[inject]\nroutes = [\"off\"]\n",
+            ),
+        ])
+        .unwrap();
+        let names: Vec<&str> = plan.units.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["core", "a", "b"]);
+        let routes = plan.files.iter().find(|f| f.path == "routes.txt").unwrap();
+        assert_eq!(routes.content, "a\nb1\nb2\n");
+    }
+
+    #[test]
+    fn paths_take_placeholders_and_database_suffixes() {
+        let plan = plan_with(&[
+            CORE,
+            (
+                "install/core/src/%context_snake%/%schema_snake%.rs.tmpl",
+                "pub struct <%= schema %>;\n",
+            ),
+            (
+                "install/core/migrations/1_create_%table%.sqlite.sql.tmpl",
+                "-- sqlite\n",
+            ),
+            (
+                "install/core/migrations/1_create_%table%.postgres.sql.tmpl",
+                "-- postgres\n",
+            ),
+        ])
+        .unwrap();
+        let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                ".sigra/manifest.toml",
+                "migrations/1_create_users.sql",
+                "src/accounts/user.rs"
+            ]
+        );
+        assert_eq!(plan.files[1].content, "-- sqlite\n");
+    }
+
+    #[test]
+    fn unit_mistakes_are_clear_errors() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("install/core/unit.toml", "description = \"x\"\nslot = []\n")],
+                "unknown key `slot`",
+            ),
+            (
+                &[("install/core/unit.toml", "order = 1\n")],
+                "needs `description",
+            ),
+            (
+                &[(
+                    "install/core/unit.toml",
+                    "description = \"x\"\nwhen = \"htm\"\n",
+                )],
+                "`when = \"htm\"` cannot be evaluated",
+            ),
+            (
+                &[("install/core/unit.toml", "description = [\n")],
+                "not valid TOML",
+            ),
+            (
+                &[
+                    CORE,
+                    (
+                        "install/x/unit.toml",
+                        "description = \"x\"\n[inject]\nroute = [\"a\"]\n",
+                    ),
+                ],
+                "injects into the slot `route`, which no selected unit declares (declared: routes)",
+            ),
+            (
+                &[CORE, ("install/core/notes.txt", "x")],
+                "`notes.txt` does not end in `.tmpl`",
+            ),
+            (
+                &[
+                    (
+                        "install/core/unit.toml",
+                        "description = \"x\"\n[files.\"src/main.rs.tmpl\"]\nuser_file = true\n",
+                    ),
+                    ("install/core/src/main.rs.tmpl", "fn main() {}\n"),
+                ],
+                "the unit needs `src/main.rs.wiring.tmpl`",
+            ),
+            (
+                &[(
+                    "install/core/unit.toml",
+                    "description = \"x\"\n[files.\"nope.tmpl\"]\nuser_file = true\n",
+                )],
+                "names a file the unit does not have",
+            ),
+            (
+                &[
+                    CORE,
+                    ("install/core/a.txt.tmpl", ""),
+                    ("install/other/unit.toml", "description = \"o\"\n"),
+                    ("install/other/a.txt.tmpl", ""),
+                ],
+                "writes `a.txt`, which unit `core` writes too",
+            ),
+            (
+                &[
+                    CORE,
+                    ("install/core/migrations/1_a.sql.tmpl", ""),
+                    ("install/core/migrations/1_b.sql.tmpl", ""),
+                ],
+                "share the version 1",
+            ),
+            (
+                &[CORE, ("install/core/%nope%.txt.tmpl", "")],
+                "unknown placeholder `%nope%`",
+            ),
+            (
+                &[CORE, ("install/core/Cargo.toml.tmpl", "")],
+                "the output path `Cargo.toml` is not allowed",
+            ),
+            (
+                &[CORE, ("install/core/x.txt.tmpl", "<%= shcema %>")],
+                "template install/core/x.txt.tmpl",
+            ),
+            (
+                &[CORE, ("install/core/x.rs.tmpl", "fn main( {")],
+                "rustfmt rejects the generated code",
+            ),
+        ];
+        for (files, expected) in cases {
+            let err = error_of(files);
+            if expected.contains("rustfmt") && !err.contains("rustfmt") {
+                continue; // rustfmt is not installed here
+            }
+            assert!(err.contains(expected), "expected {expected:?} in: {err}");
+        }
+    }
 
     #[test]
     fn a_missing_file_is_created() {

@@ -18,16 +18,23 @@ use super::InstallError;
 
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
-/// Every embedded template whose path starts with `prefix`, in path order.
-pub(crate) fn embedded(prefix: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-    TEMPLATES
+/// A set of templates: (path relative to `templates/`, contents), sorted by path.
+/// [`TEMPLATES`] in the binary; synthetic sets in tests.
+pub(crate) type Files = &'static [(&'static str, &'static str)];
+
+/// Every template of `files` whose path starts with `prefix`, in path order.
+pub(crate) fn embedded(
+    files: Files,
+    prefix: &str,
+) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    files
         .iter()
         .filter(move |(path, _)| path.starts_with(prefix))
         .copied()
 }
 
-/// The installer's minijinja environment with every embedded template loaded.
-pub(crate) fn environment() -> Result<Environment<'static>, InstallError> {
+/// The installer's minijinja environment with every template of `files` loaded.
+pub(crate) fn environment(files: Files) -> Result<Environment<'static>, InstallError> {
     let mut env = Environment::new();
     let syntax = SyntaxConfig::builder()
         .block_delimiters("<%", "%>")
@@ -42,7 +49,7 @@ pub(crate) fn environment() -> Result<Environment<'static>, InstallError> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // The output is Rust, SQL, TOML and HTML templates: never HTML-escape anything.
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    for (name, source) in TEMPLATES {
+    for (name, source) in files {
         env.add_template(name, source)
             .map_err(|e| template_error(name, &e))?;
     }
@@ -67,13 +74,26 @@ pub(crate) fn eval_condition(
     expr: &str,
     vars: &Value,
 ) -> Result<bool, InstallError> {
-    env.compile_expression(expr)
-        .and_then(|e| e.eval(vars))
+    let error = |message: String| InstallError::Unit {
+        unit: unit.to_owned(),
+        message: format!("`when = {expr:?}` cannot be evaluated: {message}"),
+    };
+    let compiled = env
+        .compile_expression(expr)
+        .map_err(|e| error(format!("{e:#}")))?;
+    let mut unknown: Vec<String> = compiled
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|name| vars.get_attr(name).is_ok_and(|v| v.is_undefined()))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort();
+        return Err(error(format!("unknown variable {}", unknown.join(", "))));
+    }
+    compiled
+        .eval(vars)
         .map(|v| v.is_true())
-        .map_err(|e| InstallError::Unit {
-            unit: unit.to_owned(),
-            message: format!("`when = {expr:?}` cannot be evaluated: {e:#}"),
-        })
+        .map_err(|e| error(format!("{e:#}")))
 }
 
 /// Replaces `%name%` placeholders in a template path with the string variables in `vars`.
@@ -113,7 +133,7 @@ mod tests {
     use super::*;
 
     fn render_str(source: &str, ctx: Value) -> String {
-        let mut env = environment().unwrap();
+        let mut env = environment(TEMPLATES).unwrap();
         env.add_template_owned("test", source.to_owned()).unwrap();
         render(&env, "test", &ctx).unwrap()
     }
@@ -133,7 +153,7 @@ mod tests {
 
     #[test]
     fn an_undefined_variable_is_an_error_not_an_empty_string() {
-        let mut env = environment().unwrap();
+        let mut env = environment(TEMPLATES).unwrap();
         env.add_template_owned("bad", "<%= shcema %>".to_owned())
             .unwrap();
         let err = render(&env, "bad", &minijinja::context! { schema => "User" }).unwrap_err();
@@ -142,7 +162,7 @@ mod tests {
 
     #[test]
     fn nothing_is_html_escaped() {
-        let mut env = environment().unwrap();
+        let mut env = environment(TEMPLATES).unwrap();
         env.add_template_owned("x.html", "<%= v %>".to_owned())
             .unwrap();
         let out = render(
@@ -179,8 +199,8 @@ mod tests {
 
     #[test]
     fn every_embedded_template_parses() {
-        // `environment()` adds every template and fails on the first syntax error.
-        environment().unwrap();
-        assert!(embedded("install/core/").count() > 0);
+        // `environment` adds every template and fails on the first syntax error.
+        environment(TEMPLATES).unwrap();
+        assert!(embedded(TEMPLATES, "install/core/").count() > 0);
     }
 }

@@ -9,7 +9,7 @@ use minijinja::{Environment, Value};
 use toml_edit::{DocumentMut, InlineTable, Item};
 
 use super::InstallError;
-use super::templates;
+use super::templates::{self, Files};
 use super::vars::Database;
 
 /// Where the units live inside the embedded templates.
@@ -60,8 +60,8 @@ const KNOWN_KEYS: [&str; 9] = [
 const DEFAULT_ORDER: i64 = 100;
 
 /// The names of every embedded unit, in path order.
-pub(crate) fn unit_names() -> Vec<String> {
-    templates::embedded(UNITS_DIR)
+pub(crate) fn unit_names(files: Files) -> Vec<String> {
+    templates::embedded(files, UNITS_DIR)
         .filter_map(|(path, _)| {
             let rest = path.strip_prefix(UNITS_DIR)?;
             let (unit, file) = rest.split_once('/')?;
@@ -73,12 +73,13 @@ pub(crate) fn unit_names() -> Vec<String> {
 /// Loads every unit whose `when` holds for `vars`, sorted by `(order, name)`.
 pub(crate) fn select(
     env: &Environment<'_>,
+    files: Files,
     vars: &Value,
     database: Database,
 ) -> Result<Vec<Unit>, InstallError> {
     let mut units = Vec::new();
-    for name in unit_names() {
-        if let Some(unit) = load(env, &name, vars, database)? {
+    for name in unit_names(files) {
+        if let Some(unit) = load(env, files, &name, vars, database)? {
             units.push(unit);
         }
     }
@@ -96,6 +97,7 @@ fn unit_error(unit: &str, message: impl Into<String>) -> InstallError {
 /// Loads one unit; `None` when its `when` condition is false.
 fn load(
     env: &Environment<'_>,
+    files: Files,
     name: &str,
     vars: &Value,
     database: Database,
@@ -189,7 +191,7 @@ fn load(
         }
     }
 
-    let files = unit_files(name, &doc, database)?;
+    let files = unit_files(files, name, &doc, database)?;
 
     Ok(Some(Unit {
         name: name.to_owned(),
@@ -205,13 +207,14 @@ fn load(
 
 /// The unit's templates for `database`, with their `[files."…"]` options.
 fn unit_files(
+    all: Files,
     unit: &str,
     doc: &DocumentMut,
     database: Database,
 ) -> Result<Vec<UnitFile>, InstallError> {
     let prefix = format!("{UNITS_DIR}{unit}/");
     let has_source = |source: &str| {
-        templates::embedded(&prefix).any(|(p, _)| p.strip_prefix(&prefix) == Some(source))
+        templates::embedded(all, &prefix).any(|(p, _)| p.strip_prefix(&prefix) == Some(source))
     };
     let mut user_files = Vec::new();
     if let Some(item) = doc.get("files") {
@@ -260,7 +263,7 @@ fn unit_files(
     }
 
     let mut files = Vec::new();
-    for (template, _) in templates::embedded(&prefix) {
+    for (template, _) in templates::embedded(all, &prefix) {
         let Some(source) = template.strip_prefix(&prefix) else {
             continue;
         };
@@ -386,7 +389,7 @@ mod tests {
 
     #[test]
     fn every_unit_has_a_manifest() {
-        let names = unit_names();
+        let names = unit_names(templates::TEMPLATES);
         assert!(names.contains(&"core".to_owned()), "{names:?}");
         assert!(names.contains(&"html".to_owned()), "{names:?}");
         assert!(names.contains(&"json".to_owned()), "{names:?}");
