@@ -449,3 +449,30 @@ fn other_names_flow_into_paths_types_and_sql() {
     assert!(app.join("tests/identity.rs").exists());
     assert!(read(&app, "src/lib.rs").contains("pub mod identity;"));
 }
+
+#[test]
+fn other_names_on_an_installed_app_are_refused_unless_forced() {
+    let (_scratch, app) = installed("renamed", &[]);
+    let before = installer::tree(&app);
+    let args = [
+        "install",
+        "Identity",
+        "Member",
+        "members",
+        "--sigra-path",
+        "../../crates/sigra-core",
+        "--yes",
+    ];
+    let run = installer::run_cargo_sigra(&app, &args);
+    assert!(!run.success);
+    assert!(
+        run.stderr
+            .starts_with("error: this app was installed as `Accounts User users`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        installer::compare_trees("before", &before, "after", &installer::tree(&app)),
+        None
+    );
+}

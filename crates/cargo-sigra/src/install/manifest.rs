@@ -54,6 +54,8 @@ pub(crate) struct InstallRecord {
 /// The recorded files, by path relative to the app.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Manifest {
+    /// `[context, schema, table]` of the recorded install, if any.
+    pub(crate) install: Option<[String; 3]>,
     pub(crate) files: BTreeMap<String, Entry>,
 }
 
@@ -95,7 +97,11 @@ impl Manifest {
                 files.insert(path.to_owned(), Entry { unit, sha256 });
             }
         }
-        Ok(Self { files })
+        let install = doc.get("install").and_then(|i| {
+            let field = |key: &str| i.get(key).and_then(Item::as_str).map(str::to_owned);
+            Some([field("context")?, field("schema")?, field("table")?])
+        });
+        Ok(Self { install, files })
     }
 
     /// The manifest's text for `install` and the recorded files.
@@ -178,11 +184,15 @@ mod tests {
         );
         let text = manifest.render(&record());
         assert!(
-            text.contains("sigra_core = \"{ path = \\\"../sigra\\\" }\"")
-                || text.contains("sigra_core = '{ path = \"../sigra\" }'"),
+            text.contains("sigra_core = '{ path = \"../sigra\" }'"),
             "{text}"
         );
-        assert_eq!(Manifest::parse(&text).unwrap(), manifest);
+        let parsed = Manifest::parse(&text).unwrap();
+        assert_eq!(parsed.files, manifest.files);
+        assert_eq!(
+            parsed.install,
+            Some(["Accounts".to_owned(), "User".to_owned(), "users".to_owned()])
+        );
     }
 
     #[test]

@@ -75,6 +75,11 @@ pub(crate) enum InstallError {
     /// `.sigra/manifest.toml` cannot be read.
     #[error(".sigra/manifest.toml: {message}")]
     Manifest { message: String },
+    /// The app was installed with other names; a second context would rewrite shared files.
+    #[error(
+        "this app was installed as `{previous}` (see .sigra/manifest.toml); installing `{now}` would rewrite the shared files (src/lib.rs, src/web/mod.rs, ...). Re-run with the same names, or pass --force if you really mean it"
+    )]
+    NamesChanged { previous: String, now: String },
     /// The user answered no.
     #[error("cancelled: nothing was written")]
     Cancelled,

@@ -64,6 +64,9 @@ pub(crate) fn decide(
     let Some(existing) = existing else {
         return Action::Create;
     };
+    // A checkout with CRLF line endings (git's autocrlf on Windows) is the same file.
+    let existing = lf_line_endings(existing);
+    let existing = existing.as_slice();
     if existing == rendered.as_bytes() {
         return Action::Identical;
     }
@@ -90,6 +93,19 @@ pub(crate) fn decide(
     } else {
         Action::Skip(SkipReason::Foreign)
     }
+}
+
+/// `bytes` with every CRLF turned into LF.
+fn lf_line_endings(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut iter = bytes.iter().peekable();
+    while let Some(&b) = iter.next() {
+        if b == b'\r' && iter.peek() == Some(&&b'\n') {
+            continue;
+        }
+        out.push(b);
+    }
+    out
 }
 
 /// One file of the plan.
@@ -151,6 +167,16 @@ pub(crate) fn plan(vars: Variables, input: &PlanInput<'_>) -> Result<Plan, Insta
         Some(bytes) => Manifest::parse(&String::from_utf8_lossy(bytes))?,
         None => Manifest::default(),
     };
+
+    if let Some(previous) = &old_manifest.install {
+        let now = [&vars.names.context, &vars.names.schema, &vars.names.table];
+        if previous.iter().zip(now).any(|(a, b)| a != b) && !input.force {
+            return Err(InstallError::NamesChanged {
+                previous: previous.join(" "),
+                now: now.map(String::as_str).join(" "),
+            });
+        }
+    }
 
     let mut files: Vec<FilePlan> = Vec::new();
     let mut wiring = Vec::new();
@@ -561,6 +587,22 @@ mod tests {
             }
             assert!(err.contains(expected), "expected {expected:?} in: {err}");
         }
+    }
+
+    #[test]
+    fn crlf_line_endings_do_not_make_a_file_edited() {
+        let crlf = NEW.replace('\n', "\r\n");
+        assert_eq!(
+            decide(Some(crlf.as_bytes()), NEW, None, false, false),
+            Action::Identical
+        );
+        let old_crlf = b"old\r\ncontent\r\n";
+        let recorded = manifest::sha256_hex(b"old\ncontent\n");
+        assert_eq!(
+            decide(Some(old_crlf), NEW, Some(&recorded), false, false),
+            Action::Update
+        );
+        assert_eq!(lf_line_endings(b"a\rb\r\n\r"), b"a\rb\n\r");
     }
 
     #[test]
