@@ -8,6 +8,7 @@
 //! `cargo test` a missing venv skips these tests with a message naming the fix.
 
 pub mod browser;
+pub mod installer;
 pub mod postgres;
 pub mod smtp;
 

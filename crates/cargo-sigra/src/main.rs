@@ -3,6 +3,9 @@
 //! Cargo runs `cargo-sigra sigra <args>` for `cargo sigra <args>`; the binary also accepts
 //! being run directly as `cargo-sigra <args>`.
 
+mod install;
+
+use std::io::{BufRead as _, IsTerminal as _, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +30,51 @@ struct SigraArgs {
 enum Command {
     /// Generate a fresh secret key base (64 random bytes, base64url) for SIGRA_SECRET_KEY_BASE.
     GenSecret,
+    /// Generate authentication into the app in the current directory.
+    ///
+    /// Writes plain Rust handlers, SQL migrations and queries, HTML templates and tests that
+    /// call into sigra-core. On a fresh `cargo new` app the result runs as is; on an existing
+    /// app the dependencies are added to Cargo.toml and the remaining wiring is printed.
+    /// Running it again changes nothing; files you changed are left alone unless --force.
+    #[command(after_help = "Example: cargo sigra install Accounts User users")]
+    Install(InstallArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InstallArgs {
+    /// The context module, UpperCamelCase (e.g. Accounts → src/accounts/).
+    context: String,
+    /// The user type, UpperCamelCase (e.g. User).
+    schema: String,
+    /// The users table, snake_case (e.g. users).
+    table: String,
+    /// The database the app uses.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    database: install::Database,
+    /// Use UUID v7 primary keys (the default).
+    #[arg(long, overrides_with = "no_binary_id")]
+    binary_id: bool,
+    /// Use 64-bit integer primary keys instead of UUIDs.
+    #[arg(long, overrides_with = "binary_id")]
+    no_binary_id: bool,
+    /// Generate server-rendered HTML pages (the default).
+    #[arg(long, overrides_with = "no_html")]
+    html: bool,
+    /// Generate JSON endpoints only, no HTML pages.
+    #[arg(long, overrides_with = "html")]
+    no_html: bool,
+    /// Print the plan and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Overwrite files that changed since cargo sigra wrote them (never your own main.rs/lib.rs).
+    #[arg(long)]
+    force: bool,
+    /// Do not ask before writing.
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Depend on a local sigra-core checkout (a path relative to the app) instead of crates.io.
+    #[arg(long, value_name = "PATH")]
+    sigra_path: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -47,5 +95,50 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Install(args) => install_command(args),
+    }
+}
+
+fn install_command(args: InstallArgs) -> ExitCode {
+    let options = install::Options {
+        context: args.context,
+        schema: args.schema,
+        table: args.table,
+        database: args.database,
+        binary_id: !args.no_binary_id,
+        html: !args.no_html,
+        dry_run: args.dry_run,
+        force: args.force,
+        sigra_path: args.sigra_path,
+    };
+    let app_dir = match std::env::current_dir() {
+        Ok(dir) => dir,
+        Err(err) => {
+            eprintln!("error: cannot read the current directory: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let yes = args.yes;
+    let mut confirm = |out: &mut dyn Write| -> bool {
+        if yes || !std::io::stdin().is_terminal() {
+            return true;
+        }
+        let _ = write!(out, "\nApply these changes? [Y/n] ");
+        let _ = out.flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim(), "" | "y" | "Y" | "yes" | "Yes")
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match install::run(&app_dir, &options, &mut out, &mut confirm) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = out.flush();
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -54,3 +54,58 @@ fn an_unknown_subcommand_is_a_clear_usage_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
+
+#[test]
+fn install_is_listed_and_documented() {
+    let out = cargo_sigra(&["sigra", "--help"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("install"), "{text}");
+    let out = cargo_sigra(&["sigra", "install", "--help"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--database",
+        "--no-binary-id",
+        "--no-html",
+        "--dry-run",
+        "--force",
+        "--yes",
+        "--sigra-path",
+    ] {
+        assert!(text.contains(flag), "{flag}: {text}");
+    }
+}
+
+#[test]
+fn the_last_of_a_flag_and_its_negation_wins() {
+    let dir = std::env::temp_dir().join(format!("cargo-sigra-cli-flags-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"flags\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    let plan = |flags: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-sigra"))
+            .current_dir(&dir)
+            .args(["sigra", "install", "Accounts", "User", "users", "--dry-run"])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(plan(&[]).contains("  keys        UUID v7\n  pages       HTML\n"));
+    assert!(
+        plan(&["--no-html", "--no-binary-id"])
+            .contains("  keys        64-bit integers\n  pages       JSON only\n")
+    );
+    assert!(
+        plan(&["--no-html", "--html", "--no-binary-id", "--binary-id"])
+            .contains("  keys        UUID v7\n  pages       HTML\n")
+    );
+    assert!(plan(&["--database", "postgres"]).contains("  database    postgres\n"));
+    assert!(!dir.join("src/lib.rs").exists(), "--dry-run wrote a file");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,478 @@
+//! The installer's promises, checked on real `cargo new` apps with the built binary:
+//! idempotency, edited files left alone unless --force, --dry-run, name validation before any
+//! write, existing apps (dependencies merged, formatting kept, wiring printed), and what
+//! --database postgres, --no-html and --no-binary-id change.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sigra_tests::installer::{self, REFERENCE_ARGS, Scratch};
+
+fn read(app: &Path, path: &str) -> String {
+    std::fs::read_to_string(app.join(path)).unwrap()
+}
+
+fn installed(label: &str, extra: &[&str]) -> (Scratch, std::path::PathBuf) {
+    let scratch = Scratch::new(label);
+    let app = installer::reference_app(scratch.path());
+    installer::run_cargo_sigra(&app, &[REFERENCE_ARGS, extra].concat()).assert_success();
+    (scratch, app)
+}
+
+#[test]
+fn a_second_run_changes_nothing() {
+    let (_scratch, app) = installed("idempotent", &[]);
+    let before = installer::tree(&app);
+    let again = installer::run_cargo_sigra(&app, REFERENCE_ARGS).assert_success();
+    assert!(
+        again
+            .stdout
+            .contains("\nNothing to change: the install is up to date.\n"),
+        "{}",
+        again.stdout
+    );
+    assert!(!again.stdout.contains("  create "), "{}", again.stdout);
+    assert!(!again.stdout.contains("  add "), "{}", again.stdout);
+    let after = installer::tree(&app);
+    assert_eq!(
+        installer::compare_trees("first run", &before, "second run", &after),
+        None
+    );
+}
+
+#[test]
+fn an_edited_file_is_skipped_unless_forced() {
+    let (_scratch, app) = installed("edited", &[]);
+    let generated = read(&app, "src/accounts/mod.rs");
+    let edited = format!("{generated}\n// my own helper\n");
+    std::fs::write(app.join("src/accounts/mod.rs"), &edited).unwrap();
+
+    let run = installer::run_cargo_sigra(&app, REFERENCE_ARGS).assert_success();
+    assert!(
+        run.stdout.contains(
+            "  skip      src/accounts/mod.rs  (changed since cargo sigra wrote it; --force overwrites it)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("1 file skipped"), "{}", run.stdout);
+    assert_eq!(read(&app, "src/accounts/mod.rs"), edited);
+
+    let forced =
+        installer::run_cargo_sigra(&app, &[REFERENCE_ARGS, &["--force"]].concat()).assert_success();
+    assert!(
+        forced
+            .stdout
+            .contains("  overwrite src/accounts/mod.rs  (--force)\n"),
+        "{}",
+        forced.stdout
+    );
+    assert_eq!(read(&app, "src/accounts/mod.rs"), generated);
+
+    // Back as generated, the next run has nothing to do.
+    let again = installer::run_cargo_sigra(&app, REFERENCE_ARGS).assert_success();
+    assert!(
+        again.stdout.contains("Nothing to change"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_file_that_was_there_before_is_not_taken_over() {
+    let scratch = Scratch::new("foreign");
+    let app = installer::reference_app(scratch.path());
+    std::fs::create_dir_all(app.join("src/web")).unwrap();
+    std::fs::write(app.join("src/web/mod.rs"), "// mine\n").unwrap();
+    let run = installer::run_cargo_sigra(&app, REFERENCE_ARGS).assert_success();
+    assert!(
+        run.stdout.contains(
+            "  skip      src/web/mod.rs  (exists and was not written by cargo sigra; --force overwrites it)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(read(&app, "src/web/mod.rs"), "// mine\n");
+    // Not recorded as generated: a later run still treats it as the user's.
+    assert!(!read(&app, ".sigra/manifest.toml").contains("\"src/web/mod.rs\""));
+}
+
+#[test]
+fn dry_run_writes_nothing_and_prints_the_plan() {
+    let scratch = Scratch::new("dry-run");
+    let app = installer::reference_app(scratch.path());
+    let before = installer::tree(&app);
+    let run = installer::run_cargo_sigra(&app, &[REFERENCE_ARGS, &["--dry-run"]].concat())
+        .assert_success();
+    assert!(
+        run.stdout.contains("  create    src/accounts/mod.rs\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  add       axum = \"0.8\"\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\nDry run, nothing was written. Would do: "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        installer::compare_trees("before", &before, "after", &installer::tree(&app)),
+        None
+    );
+}
+
+#[test]
+fn bad_names_are_refused_before_anything_is_written() {
+    let scratch = Scratch::new("bad-names");
+    let app = installer::reference_app(scratch.path());
+    let before = installer::tree(&app);
+    let long = "A".to_owned() + &"b".repeat(199);
+    let cases: [([&str; 3], &str); 8] = [
+        (
+            ["accounts", "User", "users"],
+            "Context `accounts` must be UpperCamelCase",
+        ),
+        (
+            ["Accounts", "Us-er", "users"],
+            "Schema `Us-er` must be UpperCamelCase",
+        ),
+        (["Accounts", "User", "fn"], "table `fn` is a Rust keyword"),
+        (
+            ["Fn", "User", "users"],
+            "Context `Fn` becomes `fn` in Rust code, which is a Rust keyword",
+        ),
+        (
+            ["Accounts", "User", "users;drop"],
+            "table `users;drop` must be snake_case",
+        ),
+        (["", "User", "users"], "Context is empty"),
+        (["Accounts", "User", ""], "table is empty"),
+        (
+            [long.as_str(), "User", "users"],
+            "Context is 200 characters long; at most 64",
+        ),
+    ];
+    for (names, message) in cases {
+        let args = [&["install"], &names[..], &["--yes"]].concat();
+        let run = installer::run_cargo_sigra(&app, &args);
+        assert!(!run.success, "{names:?} was accepted");
+        assert!(
+            run.stderr
+                .starts_with("error: invalid names, nothing was written:\n  - "),
+            "{names:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(message), "{names:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{names:?}");
+    }
+    assert_eq!(
+        installer::compare_trees("before", &before, "after", &installer::tree(&app)),
+        None
+    );
+}
+
+#[test]
+fn outside_an_app_and_with_a_wrong_sigra_path_the_error_says_what_to_do() {
+    let scratch = Scratch::new("not-an-app");
+    let run = installer::run_cargo_sigra(scratch.path(), &["install", "Accounts", "User", "users"]);
+    assert!(!run.success);
+    assert!(run.stderr.contains("no Cargo.toml in"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("run `cargo sigra install` in your app's directory"),
+        "{}",
+        run.stderr
+    );
+
+    let app = installer::cargo_new(scratch.path(), "app", "app");
+    let run = installer::run_cargo_sigra(
+        &app,
+        &[
+            "install",
+            "Accounts",
+            "User",
+            "users",
+            "--sigra-path",
+            "../nowhere",
+        ],
+    );
+    assert!(!run.success);
+    assert!(
+        run.stderr
+            .starts_with("error: --sigra-path ../nowhere: cannot read"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        installer::tree(&app)
+            .keys()
+            .all(|k| k == "Cargo.toml" || k == "src/main.rs")
+    );
+
+    let run = installer::run_cargo_sigra(
+        &app,
+        &[
+            "install",
+            "Accounts",
+            "User",
+            "users",
+            "--database",
+            "mysql",
+        ],
+    );
+    assert!(!run.success);
+    assert!(
+        run.stderr.contains("invalid value 'mysql'"),
+        "{}",
+        run.stderr
+    );
+}
+
+const EXISTING_CARGO_TOML: &str = r#"[package]
+name = "shop"
+version = "0.3.0"
+edition = "2024"
+
+# The web stack
+[dependencies]
+axum = { version = "0.8.4", features = ["macros"] } # routing
+tokio = { version = "1.40", features = ["macros", "rt-multi-thread"] }
+serde = "1.0"
+sqlx = { version = "0.7", features = ["sqlite"] } # not yet upgraded
+anyhow = "1"
+"#;
+
+const EXISTING_MAIN: &str =
+    "use shop::run;\n\n#[tokio::main]\nasync fn main() {\n    run().await;\n}\n";
+const EXISTING_LIB: &str = "pub async fn run() {}\n";
+
+#[test]
+fn an_existing_app_gets_dependencies_and_wiring_steps() {
+    let scratch = Scratch::new("existing");
+    let app = installer::reference_app(scratch.path());
+    std::fs::write(
+        app.join("Cargo.toml"),
+        EXISTING_CARGO_TOML.replace("name = \"shop\"", "name = \"sigra-example-host\""),
+    )
+    .unwrap();
+    std::fs::write(app.join("src/main.rs"), EXISTING_MAIN).unwrap();
+    std::fs::write(app.join("src/lib.rs"), EXISTING_LIB).unwrap();
+
+    let run = installer::run_cargo_sigra(&app, REFERENCE_ARGS).assert_success();
+    let out = &run.stdout;
+
+    // The app's own entry points are left alone, and the wiring is printed.
+    assert_eq!(read(&app, "src/main.rs"), EXISTING_MAIN);
+    assert_eq!(read(&app, "src/lib.rs"), EXISTING_LIB);
+    assert!(out.contains("  skip      src/main.rs  (your own file, never overwritten: wire it in by hand, see below)\n"), "{out}");
+    assert!(
+        out.contains("  skip      src/lib.rs  (your own file"),
+        "{out}"
+    );
+    assert!(out.contains("\nWire it into your app by hand:\n"), "{out}");
+    assert!(out.contains("\n  src/lib.rs\n    Declare the generated modules in your src/lib.rs:\n\n        pub mod accounts;\n        pub mod db;\n        pub mod web;\n"), "{out}");
+    assert!(
+        out.contains("    let db = sigra_example_host::db::connect(&database_url).await?;\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    sigra_example_host::db::MIGRATOR.run(&db).await?;\n"),
+        "{out}"
+    );
+    // build.rs did not exist: a fresh file is fine.
+    assert!(out.contains("  create    build.rs\n"), "{out}");
+
+    // Dependencies: added, extended, kept, or reported; the file keeps its formatting.
+    let cargo_toml = read(&app, "Cargo.toml");
+    assert!(cargo_toml.starts_with("[package]\nname = \"sigra-example-host\"\nversion = \"0.3.0\"\nedition = \"2024\"\n\n# The web stack\n[dependencies]\n"), "{cargo_toml}");
+    assert!(
+        cargo_toml.contains("axum = { version = \"0.8.4\", features = [\"macros\"] } # routing\n"),
+        "{cargo_toml}"
+    );
+    assert!(cargo_toml.contains("tokio = { version = \"1.40\", features = [\"macros\", \"rt-multi-thread\", \"full\"] }\n"), "{cargo_toml}");
+    assert!(
+        cargo_toml.contains("serde = { version = \"1.0\", features = [\"derive\"] }\n"),
+        "{cargo_toml}"
+    );
+    assert!(
+        cargo_toml
+            .contains("sqlx = { version = \"0.7\", features = [\"sqlite\"] } # not yet upgraded\n"),
+        "{cargo_toml}"
+    );
+    assert!(
+        cargo_toml.contains(
+            "anyhow = \"1\"\nsigra-core = { path = \"../../crates/sigra-core\" }\ntime = \"0.3\"\n"
+        ),
+        "not sorted before, so appended: {cargo_toml}"
+    );
+    assert!(
+        cargo_toml.contains(
+            "\n[dev-dependencies]\ntower = { version = \"0.5\", features = [\"util\"] }\n"
+        ),
+        "{cargo_toml}"
+    );
+
+    assert!(out.contains("  present   axum\n"), "{out}");
+    assert!(out.contains("  features  tokio: features full\n"), "{out}");
+    assert!(
+        out.contains("  features  serde: features derive\n"),
+        "{out}"
+    );
+    assert!(out.contains("  conflict  sqlx: Cargo.toml asks for \"0.7\" but the generated code needs \"0.8\" (a semver-incompatible upgrade); left as is: update it by hand\n"), "{out}");
+    assert!(out.contains("  add       time = \"0.3\"\n"), "{out}");
+    assert!(
+        out.contains("(2 files skipped, 1 dependency conflict: see above)"),
+        "{out}"
+    );
+
+    // Running again changes nothing more.
+    let again = installer::run_cargo_sigra(&app, REFERENCE_ARGS).assert_success();
+    assert!(
+        again.stdout.contains("Nothing to change"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(read(&app, "Cargo.toml"), cargo_toml);
+}
+
+#[test]
+fn postgres_changes_only_the_database_specific_files() {
+    let (_a, sqlite) = installed("sqlite", &[]);
+    let (_b, postgres) = installed("postgres", &["--database", "postgres"]);
+    let sqlite_tree = installer::tree(&sqlite);
+    let postgres_tree = installer::tree(&postgres);
+    assert_eq!(
+        sqlite_tree.keys().collect::<Vec<_>>(),
+        postgres_tree.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    let differing: BTreeSet<&str> = sqlite_tree
+        .iter()
+        .filter(|(path, bytes)| postgres_tree[*path] != **bytes)
+        .map(|(path, _)| path.as_str())
+        .collect();
+    let expected: BTreeSet<&str> = [
+        ".sigra/manifest.toml",
+        "Cargo.toml",
+        "migrations/20260101000000_create_users.sql",
+        "src/db.rs",
+        "tests/support/mod.rs",
+    ]
+    .into();
+    assert_eq!(differing, expected);
+
+    // In Cargo.toml, only the sqlx driver feature.
+    assert_eq!(
+        read(&postgres, "Cargo.toml").replace("\"postgres\"", "\"sqlite\""),
+        read(&sqlite, "Cargo.toml")
+    );
+    let migration = read(&postgres, "migrations/20260101000000_create_users.sql");
+    assert!(migration.contains("id UUID PRIMARY KEY"), "{migration}");
+    assert!(migration.contains("TIMESTAMPTZ"), "{migration}");
+    assert!(read(&postgres, "src/db.rs").contains("pub type Db = PgPool;"));
+    assert!(read(&postgres, ".sigra/manifest.toml").contains("database = \"postgres\"\n"));
+}
+
+#[test]
+fn no_html_swaps_the_pages_for_a_json_home_endpoint() {
+    let (_a, html) = installed("html", &[]);
+    let (_b, json) = installed("json", &["--no-html"]);
+    let html_files: BTreeSet<String> = installer::tree(&html).into_keys().collect();
+    let json_files: BTreeSet<String> = installer::tree(&json).into_keys().collect();
+    let only_html: Vec<&String> = html_files.difference(&json_files).collect();
+    let only_json: Vec<&String> = json_files.difference(&html_files).collect();
+    assert_eq!(
+        only_html,
+        [
+            "src/web/pages.rs",
+            "templates/home.html",
+            "templates/layout.html",
+            "tests/pages.rs"
+        ]
+    );
+    assert_eq!(only_json, ["src/web/home.rs", "tests/home.rs"]);
+    assert!(read(&json, "src/web/mod.rs").contains(".merge(home::routes())"));
+    assert!(!read(&json, "Cargo.toml").contains("minijinja"));
+    // The HTML templates pass the runtime template syntax through untouched.
+    assert!(read(&html, "templates/layout.html").contains("{% block content %}{% endblock %}"));
+    assert!(read(&html, "templates/home.html").contains("<h1>{{ app_name }}</h1>"));
+}
+
+#[test]
+fn no_binary_id_uses_integer_keys() {
+    let (_scratch, app) = installed("integer-ids", &["--no-binary-id"]);
+    let accounts = read(&app, "src/accounts/mod.rs");
+    assert!(accounts.contains("pub id: i64,"), "{accounts}");
+    assert!(!accounts.contains("Uuid"), "{accounts}");
+    let migration = read(&app, "migrations/20260101000000_create_users.sql");
+    assert!(
+        migration.contains("id INTEGER PRIMARY KEY NOT NULL,"),
+        "{migration}"
+    );
+    assert!(!read(&app, "Cargo.toml").contains("uuid ="));
+}
+
+#[test]
+fn other_names_flow_into_paths_types_and_sql() {
+    let scratch = Scratch::new("names");
+    let app = installer::reference_app(scratch.path());
+    installer::run_cargo_sigra(
+        &app,
+        &[
+            "install",
+            "Identity",
+            "Member",
+            "members",
+            "--sigra-path",
+            "../../crates/sigra-core",
+            "--yes",
+        ],
+    )
+    .assert_success();
+    let context = read(&app, "src/identity/mod.rs");
+    assert!(context.contains("pub struct Member {"), "{context}");
+    assert!(
+        context.contains("pub async fn get_member_by_email("),
+        "{context}"
+    );
+    assert!(context.contains("FROM members"), "{context}");
+    assert!(
+        app.join("migrations/20260101000000_create_members.sql")
+            .exists()
+    );
+    assert!(app.join("tests/identity.rs").exists());
+    assert!(read(&app, "src/lib.rs").contains("pub mod identity;"));
+}
+
+#[test]
+fn other_names_on_an_installed_app_are_refused_unless_forced() {
+    let (_scratch, app) = installed("renamed", &[]);
+    let before = installer::tree(&app);
+    let args = [
+        "install",
+        "Identity",
+        "Member",
+        "members",
+        "--sigra-path",
+        "../../crates/sigra-core",
+        "--yes",
+    ];
+    let run = installer::run_cargo_sigra(&app, &args);
+    assert!(!run.success);
+    assert!(
+        run.stderr
+            .starts_with("error: this app was installed as `Accounts User users`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        installer::compare_trees("before", &before, "after", &installer::tree(&app)),
+        None
+    );
+}
