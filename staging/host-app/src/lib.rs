@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use sigra_core::config::{ConfigError, SigraConfig};
 use sigra_core::keys::SecretKeyBase;
-use crate::stub::mail::{Address, MailError, MailerSettings};
+use sigra_core::mail::{Address, MailError, MailerSettings};
 use sigra_core::password::PasswordHasher;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
@@ -195,7 +195,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
 
     let from = Address::new(DEFAULT_MAIL_FROM)?;
     let mailbox = SqlMailbox::new(pool);
-    let transport = crate::stub::mail::mailer_from_env(
+    let transport = sigra_core::mail::mailer_from_env(
         &MailerSettings::new(from).allow_dev_mailbox(dev_mode),
         mailbox.clone(),
     )?;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use minijinja::value::Value;
-use crate::stub::mail::{Mailbox, OutgoingMail, StoredMail};
+use sigra_core::mail::{Mailbox, OutgoingMail, StoredMail};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
 use time::OffsetDateTime;

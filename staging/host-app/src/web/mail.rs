@@ -12,7 +12,7 @@ use minijinja::context;
 use minijinja::value::Value;
 use sigra_core::auth::AuthMail;
 use sigra_core::config::SigraConfig;
-use crate::stub::mail::{Address, AnyMailer, MailError, MailKind, Mailer, OutgoingMail};
+use sigra_core::mail::{Address, AnyMailer, MailError, MailKind, Mailer, OutgoingMail};
 
 use super::dev_mailbox::SqlMailbox;
 use super::templates::render_string;

@@ -131,10 +131,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
             Err(_) => String::new(),
         };
         let (flash_info, flash_error) = match Flash::from_request_parts(parts, state).await {
-            Ok(flash) => (
-                flash.info_message().map(str::to_owned),
-                flash.error_message().map(str::to_owned),
-            ),
+            Ok(flash) => {
+                let messages = flash.into_messages();
+                (
+                    messages.info().map(str::to_owned),
+                    messages.error().map(str::to_owned),
+                )
+            }
             Err(_) => (None, None),
         };
         Ok(Self {
