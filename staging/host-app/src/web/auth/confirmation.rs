@@ -2,13 +2,14 @@
 //! (GET/POST /users/confirm/{token}), and asking for a new link and code
 //! (POST /users/confirm/resend).
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 use crate::stub::web::{ClientMeta, Flash, session_cookie};
 
-use super::{errors_for, refused};
+use super::{errors_for, link_token, refused};
 use crate::accounts::Accounts;
 use crate::web::HtmlForm;
 use crate::web::mail::AuthMailer;
@@ -119,8 +120,9 @@ pub async fn confirm_with_link(
     State(accounts): State<Accounts>,
     ClientMeta(meta): ClientMeta,
     page: Page,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let token = link_token(token);
     match accounts.confirm_with_link(&token, &meta).await {
         Ok(logged_in) => (
             session_cookie(&accounts, &logged_in),

@@ -1,12 +1,13 @@
 //! Logging in with an emailed link: POST /users/log_in/magic, GET/POST /users/log_in/{token}.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 use crate::stub::web::{ClientMeta, Flash, session_cookie};
 
-use super::{errors_for, refused};
+use super::{errors_for, link_token, refused};
 use crate::accounts::Accounts;
 use crate::web::HtmlForm;
 use crate::web::mail::AuthMailer;
@@ -71,8 +72,9 @@ pub async fn log_in(
     State(accounts): State<Accounts>,
     ClientMeta(meta): ClientMeta,
     page: Page,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let token = link_token(token);
     match accounts.log_in_with_magic_link(&token, &meta).await {
         Ok(logged_in) => (
             session_cookie(&accounts, &logged_in),

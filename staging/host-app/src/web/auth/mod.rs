@@ -98,6 +98,14 @@ pub fn server_error(page: &Page, err: &AuthError) -> Response {
     )
 }
 
+/// The token from a link's path. A path that is not even valid UTF-8 after decoding is
+/// treated like any other invalid link (an empty token fails verification).
+pub fn link_token(
+    token: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> String {
+    token.map(|axum::extract::Path(token)| token).unwrap_or_default()
+}
+
 /// The minimum password length, for the hint under password fields.
 pub fn min_password_chars(accounts: &crate::accounts::Accounts) -> u32 {
     accounts.config().password().min_chars

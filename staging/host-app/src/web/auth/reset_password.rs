@@ -1,6 +1,7 @@
 //! Password reset: GET/POST /users/reset_password (ask for a link),
 //! GET/POST /users/reset_password/{token} (choose a new password).
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -9,7 +10,7 @@ use sigra_core::auth::AuthError;
 use sigra_core::password::Password;
 use crate::stub::web::{ClientMeta, Flash, clear_session_cookie};
 
-use super::{errors_for, field_error, min_password_chars, refused, unprocessable};
+use super::{errors_for, field_error, link_token, min_password_chars, refused, unprocessable};
 use crate::accounts::Accounts;
 use crate::web::HtmlForm;
 use crate::web::mail::AuthMailer;
@@ -80,8 +81,9 @@ pub async fn create(
 pub async fn edit(
     State(accounts): State<Accounts>,
     page: Page,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let token = link_token(token);
     let min_password_chars = min_password_chars(&accounts);
     match accounts.check_reset_token(&token).await {
         Ok(()) => render(
@@ -107,9 +109,10 @@ pub async fn update(
     State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
     HtmlForm(form): HtmlForm<NewPasswordForm>,
 ) -> Response {
+    let token = link_token(token);
     let min_password_chars = min_password_chars(&accounts);
     if form.password != form.password_confirmation {
         return unprocessable(render(

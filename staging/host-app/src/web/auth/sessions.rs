@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use sigra_core::store::{Id, SessionKind};
+use uuid::Uuid;
 use crate::stub::web::{ClientMeta, Flash, RequireUser};
 
 use super::server_error;
@@ -50,7 +51,8 @@ pub async fn revoke(
     page: Page,
     Path(id): Path<String>,
 ) -> Response {
-    let Ok(id) = id.parse::<Id>() else {
+    // This app's tables are keyed by UUID; anything else is not one of its sessions.
+    let Ok(id) = id.parse::<Uuid>().map(Id::from) else {
         return error_page(&page, StatusCode::NOT_FOUND, "Session not found", "That session does not exist.");
     };
     match accounts.revoke_session(&auth, &id, &meta).await {

@@ -4,7 +4,8 @@
 //! Changing the email address or the password needs sudo mode (the password entered in the
 //! last few minutes); the page sends people to /users/sudo first when they are not in it.
 
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use minijinja::value::{Value, merge_maps};
@@ -13,7 +14,7 @@ use sigra_core::auth::{AuthError, Authenticated};
 use sigra_core::password::Password;
 use crate::stub::web::{ClientMeta, Flash, RequireUser, session_cookie};
 
-use super::{errors_for, field_error, min_password_chars, refused, unprocessable};
+use super::{errors_for, field_error, link_token, min_password_chars, refused, unprocessable};
 use crate::accounts::Accounts;
 use crate::web::mail::AuthMailer;
 use crate::web::templates::{Page, render};
@@ -159,8 +160,9 @@ pub async fn confirm_email(
     RequireUser(auth): RequireUser,
     ClientMeta(meta): ClientMeta,
     page: Page,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    token: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let token = link_token(token);
     match accounts.confirm_email_change(&auth, &token, &meta).await {
         Ok(user) => (
             Flash::info(format!("Your email address is now {}.", user.email)),
