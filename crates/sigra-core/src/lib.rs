@@ -22,6 +22,7 @@
 //! | [`rate_limit`] | fixed-window limits over shared database counters |
 //! | [`store`] | the store contracts the app's database implements |
 //! | [`config`] | [`SigraConfig`](config::SigraConfig): every default in one place |
+//! | `web` | the Axum integration (feature `axum`, default): layers, extractors, cookies, JSON errors |
 //!
 //! Every fallible function returns its module's error type; all of them convert into the
 //! crate-level [`Error`].
@@ -49,5 +50,7 @@ pub mod session;
 pub mod store;
 pub mod token;
 pub mod totp;
+#[cfg(feature = "axum")]
+pub mod web;
 
 pub use error::Error;

@@ -39,7 +39,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditAction, RequestMeta};
 use crate::config::SigraConfig;
-use crate::keys::SecretKeyBase;
+use crate::keys::{DerivedKey, KeyError, SecretKeyBase};
 use crate::password::{Password, PasswordError, PasswordHasher, PasswordPolicy};
 use crate::store::{
     AuditOutcome, AuditStore, Id, NewSession, SessionKind, SessionRecord, SessionStore, Store,
@@ -512,6 +512,22 @@ impl<S: Store> Sigra<S> {
     /// ```
     pub fn password_hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
+    }
+
+    /// Derives a 32-byte key for `purpose` from the secret key base (HKDF-SHA256, see
+    /// [`SecretKeyBase::derive`]). The web layer signs its CSRF tokens and flash cookies
+    /// with keys from here; an app may use it for its own keyed primitives. Pick a label no
+    /// other use shares (sigra-core's own labels start with `sigra/`, `token-envelope:`,
+    /// `numeric-code:`, `backup-code` or `encryption-at-rest`), so one key never serves two
+    /// purposes.
+    ///
+    /// Errors: [`KeyError::EmptyPurpose`] for an empty label.
+    ///
+    /// ```ignore
+    /// let key = sigra.derive_key("myapp/invite-links")?;
+    /// ```
+    pub fn derive_key(&self, purpose: &str) -> Result<DerivedKey, KeyError> {
+        self.inner.keys.base.derive(purpose)
     }
 
     /// The current time according to the context's clock.

@@ -1,0 +1,324 @@
+//! Reading request cookies and writing `Set-Cookie` headers: the session cookie helpers for
+//! handlers, and the names of the layer's own CSRF and flash cookies.
+//!
+//! Parsing is total: every `Cookie` header is read as bytes, pairs that are not valid UTF-8
+//! or have no `=` are skipped, and the first pair with the exact name wins. With the
+//! `__Host-` prefix (the default when the cookie is `Secure`) no subdomain or path can plant
+//! a second cookie of the same name.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Request, request::Parts};
+use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
+
+use crate::auth::{LoggedIn, Sigra};
+use crate::config::CookieConfig;
+use crate::session::{SessionCookie, cookie_max_age};
+use crate::store::Store;
+
+/// Anything that carries request headers: a [`HeaderMap`], request [`Parts`] or a whole
+/// [`Request`]. Lets [`session_cookie_value`] take whichever a handler has.
+///
+/// ```
+/// use axum::http::HeaderMap;
+/// use sigra_core::web::CookieSource;
+/// let headers = HeaderMap::new();
+/// assert!(headers.cookie_headers().is_empty());
+/// ```
+pub trait CookieSource {
+    /// The request headers.
+    fn cookie_headers(&self) -> &HeaderMap;
+}
+
+impl CookieSource for HeaderMap {
+    fn cookie_headers(&self) -> &HeaderMap {
+        self
+    }
+}
+
+impl CookieSource for Parts {
+    fn cookie_headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+impl<B> CookieSource for Request<B> {
+    fn cookie_headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+}
+
+impl<T: CookieSource + ?Sized> CookieSource for &T {
+    fn cookie_headers(&self) -> &HeaderMap {
+        (**self).cookie_headers()
+    }
+}
+
+/// Finds the value of the cookie `name` in the request's `Cookie` headers (all of them:
+/// HTTP/2 may split cookies over several). `None` when absent or not valid UTF-8.
+pub(crate) fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(COOKIE).iter().find_map(|header| {
+        header.as_bytes().split(|b| *b == b';').find_map(|pair| {
+            let pair = pair.trim_ascii();
+            let eq = pair.iter().position(|b| *b == b'=')?;
+            let (key, value) = pair.split_at(eq);
+            if key.trim_ascii() != name.as_bytes() {
+                return None;
+            }
+            let value = value.get(1..)?.trim_ascii();
+            let value = value
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(value);
+            std::str::from_utf8(value).ok()
+        })
+    })
+}
+
+/// The names of the cookies the web layer reads and writes, from the session cookie's
+/// configuration: `__Host-` prefixed exactly when the session cookie is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CookieNames {
+    pub(crate) session: String,
+    pub(crate) csrf: String,
+    pub(crate) flash: String,
+    pub(crate) secure: bool,
+}
+
+impl CookieNames {
+    pub(crate) fn new(config: &CookieConfig) -> Self {
+        let prefix = if config.secure && config.host_prefix {
+            "__Host-"
+        } else {
+            ""
+        };
+        Self {
+            session: config.effective_name(),
+            csrf: format!("{prefix}sigra_csrf"),
+            flash: format!("{prefix}sigra_flash"),
+            secure: config.secure,
+        }
+    }
+
+    /// A `Set-Cookie` value for one of the layer's own cookies (CSRF, flash): `HttpOnly`,
+    /// `Path=/`, `SameSite=Lax`, `Secure` when configured; a browser-session cookie.
+    pub(crate) fn set(&self, name: &str, value: &str) -> Option<HeaderValue> {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::try_from(format!(
+            "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        ))
+        .ok()
+    }
+
+    /// A `Set-Cookie` value deleting one of the layer's own cookies.
+    pub(crate) fn clear(&self, name: &str) -> Option<HeaderValue> {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::try_from(format!(
+            "{name}=; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age=0"
+        ))
+        .ok()
+    }
+}
+
+/// Whether the response already sets (or deletes) the cookie `name`.
+pub(crate) fn response_sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers.get_all(SET_COOKIE).iter().any(|value| {
+        let bytes = value.as_bytes();
+        bytes
+            .iter()
+            .position(|b| *b == b'=')
+            .and_then(|eq| bytes.get(..eq))
+            .is_some_and(|key| key.trim_ascii() == name.as_bytes())
+    })
+}
+
+/// A `Set-Cookie` header as a response part: use it in a handler's response tuple, e.g.
+/// `(session_cookie(&sigra, &logged_in), Redirect::to("/"))`.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use sigra_core::web::SetCookie;
+/// let part = SetCookie::new("theme=dark; Path=/").unwrap();
+/// let response = (part, "ok").into_response();
+/// assert_eq!(response.headers()["set-cookie"], "theme=dark; Path=/");
+/// ```
+#[derive(Clone)]
+pub struct SetCookie(Option<HeaderValue>);
+
+impl SetCookie {
+    /// Wraps a complete `Set-Cookie` header value; `None` if it is not a valid header value.
+    ///
+    /// ```
+    /// assert!(sigra_core::web::SetCookie::new("a=b\n").is_none());
+    /// ```
+    pub fn new(value: &str) -> Option<Self> {
+        HeaderValue::try_from(value).ok().map(|v| Self(Some(v)))
+    }
+
+    fn from_string(value: String) -> Self {
+        match HeaderValue::try_from(value) {
+            Ok(v) => Self(Some(v)),
+            Err(_) => {
+                tracing::error!(target: "sigra::web", "a Set-Cookie value was not a valid header; cookie not sent");
+                Self(None)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for SetCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The value may carry a session token.
+        f.write_str("SetCookie([REDACTED])")
+    }
+}
+
+impl IntoResponseParts for SetCookie {
+    type Error = Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Infallible> {
+        if let Some(value) = self.0 {
+            res.headers_mut().append(SET_COOKIE, value);
+        }
+        Ok(res)
+    }
+}
+
+impl IntoResponse for SetCookie {
+    fn into_response(self) -> Response {
+        (self, ()).into_response()
+    }
+}
+
+/// The `Set-Cookie` for a fresh login: the session cookie as configured (`__Host-` name,
+/// `HttpOnly`, `SameSite`, `Secure`), with `Max-Age` for a remember-me session and none
+/// (a browser-session cookie) otherwise.
+///
+/// ```ignore
+/// LoginAttempt::Success(logged_in) => {
+///     (session_cookie(&sigra, &logged_in), Redirect::to("/")).into_response()
+/// }
+/// ```
+pub fn session_cookie<S: Store>(sigra: &Sigra<S>, logged_in: &LoggedIn) -> SetCookie {
+    let cookie = SessionCookie::new(sigra.config().cookie());
+    let max_age: Option<Duration> =
+        cookie_max_age(logged_in.session.kind, sigra.config().session());
+    SetCookie::from_string(cookie.set(&logged_in.token.cookie_value(), max_age))
+}
+
+/// The `Set-Cookie` that deletes the session cookie (after logging out).
+///
+/// ```ignore
+/// (clear_session_cookie(&sigra), Redirect::to("/")).into_response()
+/// ```
+pub fn clear_session_cookie<S: Store>(sigra: &Sigra<S>) -> SetCookie {
+    SetCookie::from_string(SessionCookie::new(sigra.config().cookie()).clear())
+}
+
+/// The raw session cookie value of a request (for [`Sigra::log_out`]), or `None`.
+///
+/// ```ignore
+/// async fn log_out(State(sigra): State<Sigra<Db>>, ClientMeta(meta): ClientMeta, headers: HeaderMap) -> Response {
+///     if let Some(value) = session_cookie_value(&headers, &sigra) {
+///         sigra.log_out(&value, &meta).await?;
+///     }
+///     (clear_session_cookie(&sigra), Redirect::to("/")).into_response()
+/// }
+/// ```
+pub fn session_cookie_value<S: Store>(
+    from: &impl CookieSource,
+    sigra: &Sigra<S>,
+) -> Option<String> {
+    let name = sigra.config().cookie().effective_name();
+    find_cookie(from.cookie_headers(), &name).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(COOKIE, HeaderValue::from_bytes(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn finds_exact_names_across_headers() {
+        let h = headers(&[b"a=1; xsid=2", b"sid=3; sid=4"]);
+        assert_eq!(find_cookie(&h, "sid"), Some("3"));
+        assert_eq!(find_cookie(&h, "a"), Some("1"));
+        assert_eq!(find_cookie(&h, "b"), None);
+        let h = headers(&[b"sid=\"quoted\"", b"empty="]);
+        assert_eq!(find_cookie(&h, "sid"), Some("quoted"));
+        assert_eq!(find_cookie(&h, "empty"), Some(""));
+    }
+
+    #[test]
+    fn invalid_utf8_and_garbage_are_skipped() {
+        let h = headers(&[b"sid=\xff\xfe; ok=1", b";;;==;=x; sid"]);
+        assert_eq!(find_cookie(&h, "sid"), None);
+        assert_eq!(find_cookie(&h, "ok"), Some("1"));
+    }
+
+    #[test]
+    fn names_follow_the_session_cookie() {
+        let names = CookieNames::new(&CookieConfig::default());
+        assert_eq!(names.session, "__Host-sigra_session");
+        assert_eq!(names.csrf, "__Host-sigra_csrf");
+        assert_eq!(names.flash, "__Host-sigra_flash");
+        let set = names.set(&names.csrf, "v").unwrap();
+        assert_eq!(
+            set,
+            "__Host-sigra_csrf=v; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert!(names.set("x", "bad\nvalue").is_none());
+        let plain = CookieNames::new(&CookieConfig {
+            secure: false,
+            ..CookieConfig::default()
+        });
+        assert_eq!(plain.csrf, "sigra_csrf");
+        assert_eq!(
+            plain.clear(&plain.flash).unwrap(),
+            "sigra_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        );
+    }
+
+    #[test]
+    fn detects_cookies_a_response_sets() {
+        let mut h = HeaderMap::new();
+        h.append(SET_COOKIE, HeaderValue::from_static("a=1; Path=/"));
+        h.append(SET_COOKIE, HeaderValue::from_static("__Host-s=; Max-Age=0"));
+        assert!(response_sets_cookie(&h, "a"));
+        assert!(response_sets_cookie(&h, "__Host-s"));
+        assert!(!response_sets_cookie(&h, "s"));
+    }
+
+    #[test]
+    fn set_cookie_debug_is_redacted() {
+        let part = SetCookie::new("s=secret").unwrap();
+        assert_eq!(format!("{part:?}"), "SetCookie([REDACTED])");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_cookie_headers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), name in "[a-z_]{0,8}") {
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                let mut h = HeaderMap::new();
+                h.append(COOKIE, value);
+                let _ = find_cookie(&h, &name);
+            }
+        }
+
+        #[test]
+        fn written_values_are_found(value in "[A-Za-z0-9_-]{0,64}") {
+            let h = headers(&[format!("other=1; sid={value}; z=2").as_bytes()]);
+            prop_assert_eq!(find_cookie(&h, "sid"), Some(value.as_str()));
+        }
+    }
+}
