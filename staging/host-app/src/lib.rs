@@ -8,8 +8,6 @@
 
 pub mod accounts;
 pub mod web;
-#[allow(unreachable_pub)]
-pub mod stub;
 
 use std::str::FromStr;
 use std::time::Duration;

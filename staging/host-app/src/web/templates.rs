@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::Html;
 use minijinja::value::Value;
 use minijinja::{Environment, UndefinedBehavior, context};
-use crate::stub::web::{CsrfToken, CurrentUser, Flash};
+use sigra_core::web::{CsrfToken, CurrentUser, Flash};
 
 use crate::accounts::User;
 

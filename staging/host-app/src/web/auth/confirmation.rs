@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use crate::stub::web::{ClientMeta, Flash, session_cookie};
+use sigra_core::web::{ClientMeta, Flash, session_cookie};
 
 use super::{errors_for, link_token, refused};
 use crate::accounts::Accounts;

@@ -7,13 +7,13 @@ use minijinja::context;
 use serde::Deserialize;
 use sigra_core::auth::{AuthError, LoginAttempt};
 use sigra_core::password::Password;
-use crate::stub::web::{ClientMeta, Flash, clear_session_cookie, session_cookie, session_cookie_value};
+use sigra_core::web::{ClientMeta, Flash, clear_session_cookie, safe_return_to, session_cookie, session_cookie_value};
 
 use super::{errors_for, field_error, refused};
 use crate::accounts::Accounts;
 use crate::web::mail::AuthMailer;
 use crate::web::templates::{Page, render};
-use crate::web::{HtmlForm, local_path};
+use crate::web::HtmlForm;
 
 /// Where to go after logging in (`?return_to=/path`, set by pages that need a login).
 #[derive(Deserialize)]
@@ -37,7 +37,7 @@ pub struct LogInForm {
 
 /// GET /users/log_in
 pub async fn new(page: Page, Query(query): Query<ReturnTo>) -> Response {
-    let return_to = local_path(&query.return_to).unwrap_or("/");
+    let return_to = safe_return_to(&query.return_to).unwrap_or("/");
     if page.user.is_some() {
         return Redirect::to(return_to).into_response();
     }
@@ -61,7 +61,7 @@ pub async fn create(
 ) -> Response {
     let password = Password::from(form.password);
     let remember_me = matches!(form.remember_me.as_str(), "true" | "on");
-    let return_to = local_path(&form.return_to).unwrap_or("/").to_owned();
+    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
     let rerender = |errors| {
         render(
             "auth/log_in.html",

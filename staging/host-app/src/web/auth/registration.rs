@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 use sigra_core::password::Password;
-use crate::stub::web::{ClientMeta, Flash};
+use sigra_core::web::{ClientMeta, Flash};
 
 use super::{errors_for, min_password_chars, refused};
 use crate::accounts::Accounts;

@@ -8,7 +8,7 @@ use minijinja::context;
 use serde::Deserialize;
 use sigra_core::auth::AuthError;
 use sigra_core::password::Password;
-use crate::stub::web::{ClientMeta, Flash, clear_session_cookie};
+use sigra_core::web::{ClientMeta, Flash, clear_session_cookie};
 
 use super::{errors_for, field_error, link_token, min_password_chars, refused, unprocessable};
 use crate::accounts::Accounts;

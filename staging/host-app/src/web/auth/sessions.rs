@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use sigra_core::store::{Id, SessionKind};
 use uuid::Uuid;
-use crate::stub::web::{ClientMeta, Flash, RequireUser};
+use sigra_core::web::{ClientMeta, Flash, RequireUser};
 
 use super::server_error;
 use crate::accounts::Accounts;

@@ -12,7 +12,7 @@ use minijinja::value::{Value, merge_maps};
 use serde::Deserialize;
 use sigra_core::auth::{AuthError, Authenticated};
 use sigra_core::password::Password;
-use crate::stub::web::{ClientMeta, Flash, RequireUser, session_cookie};
+use sigra_core::web::{ClientMeta, Flash, RequireUser, session_cookie};
 
 use super::{errors_for, field_error, link_token, min_password_chars, refused, unprocessable};
 use crate::accounts::Accounts;

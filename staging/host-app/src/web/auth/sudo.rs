@@ -6,12 +6,12 @@ use minijinja::context;
 use serde::Deserialize;
 use sigra_core::auth::AuthError;
 use sigra_core::password::Password;
-use crate::stub::web::{ClientMeta, Flash, RequireUser, session_cookie};
+use sigra_core::web::{ClientMeta, Flash, RequireUser, safe_return_to, session_cookie};
 
 use super::{errors_for, field_error, refused};
 use crate::accounts::Accounts;
 use crate::web::templates::{Page, render};
-use crate::web::{HtmlForm, local_path};
+use crate::web::HtmlForm;
 
 /// Where to go once confirmed (`?return_to=/users/settings`).
 #[derive(Deserialize)]
@@ -40,7 +40,7 @@ pub async fn new(
     page: Page,
     Query(query): Query<ReturnTo>,
 ) -> Response {
-    let return_to = local_path(&query.return_to).unwrap_or("/users/settings");
+    let return_to = safe_return_to(&query.return_to).unwrap_or("/users/settings");
     render(
         "auth/sudo.html",
         context! { form => context! { return_to }, sudo_minutes => sudo_minutes(&accounts), ..page.context() },
@@ -56,7 +56,7 @@ pub async fn create(
     page: Page,
     HtmlForm(form): HtmlForm<SudoForm>,
 ) -> Response {
-    let return_to = local_path(&form.return_to).unwrap_or("/users/settings").to_owned();
+    let return_to = safe_return_to(&form.return_to).unwrap_or("/users/settings").to_owned();
     let password = Password::from(form.password);
     match accounts.enter_sudo(&auth, &password, &meta).await {
         Ok(logged_in) => (
