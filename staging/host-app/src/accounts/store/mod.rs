@@ -1,5 +1,5 @@
 //! TEMPORARY stand-in until the SQL store from wt-store is copied here.
-#![allow(missing_docs, clippy::unused_async)]
+#![allow(missing_docs, dead_code, clippy::unused_async)]
 
 use sigra_core::store::*;
 use sigra_core::token::TokenDigest;

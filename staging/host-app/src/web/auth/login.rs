@@ -102,10 +102,10 @@ pub async fn delete(
     ClientMeta(meta): ClientMeta,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(token) = session_cookie_value(&headers, &accounts) {
-        if let Err(err) = accounts.log_out(&token, &meta).await {
-            tracing::error!("log out failed: {err}");
-        }
+    if let Some(token) = session_cookie_value(&headers, &accounts)
+        && let Err(err) = accounts.log_out(&token, &meta).await
+    {
+        tracing::error!("log out failed: {err}");
     }
     (
         clear_session_cookie(&accounts),

@@ -11,6 +11,8 @@ pub mod sessions;
 pub mod settings;
 pub mod sudo;
 
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::value::Value;
@@ -74,10 +76,10 @@ pub fn errors_for(err: &AuthError, rename: &[(&str, &str)]) -> Value {
 /// Re-renders a page with the status for `err`, adding `Retry-After` to a 429.
 pub fn refused(err: &AuthError, page: axum::response::Html<String>) -> Response {
     let mut response = (status_for(err), page).into_response();
-    if let AuthError::TooManyAttempts { retry_after } = err {
-        if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let AuthError::TooManyAttempts { retry_after } = err
+        && let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
@@ -100,10 +102,8 @@ pub fn server_error(page: &Page, err: &AuthError) -> Response {
 
 /// The token from a link's path. A path that is not even valid UTF-8 after decoding is
 /// treated like any other invalid link (an empty token fails verification).
-pub fn link_token(
-    token: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
-) -> String {
-    token.map(|axum::extract::Path(token)| token).unwrap_or_default()
+pub fn link_token(token: Result<Path<String>, PathRejection>) -> String {
+    token.map(|Path(token)| token).unwrap_or_default()
 }
 
 /// The minimum password length, for the hint under password fields.
