@@ -22,6 +22,7 @@
 //! | [`rate_limit`] | fixed-window limits over shared database counters |
 //! | [`store`] | the store contracts the app's database implements |
 //! | [`config`] | [`SigraConfig`](config::SigraConfig): every default in one place |
+//! | `testing` | (feature `testing`) the store conformance suite the app runs against its SQL |
 //! | `web` | the Axum integration (feature `axum`, default): layers, extractors, cookies, JSON errors |
 //!
 //! Every fallible function returns its module's error type; all of them convert into the
@@ -48,6 +49,8 @@ pub mod random;
 pub mod rate_limit;
 pub mod session;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 pub mod totp;
 #[cfg(feature = "axum")]

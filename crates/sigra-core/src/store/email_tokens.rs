@@ -122,6 +122,33 @@ pub struct EmailTokenRecord {
     pub created_at: OffsetDateTime,
 }
 
+impl EmailTokenRecord {
+    /// Builds a record (for store implementations).
+    ///
+    /// ```
+    /// use sigra_core::store::{EmailTokenContext, EmailTokenRecord, Id};
+    /// use sigra_core::token::TokenDigest;
+    /// let t = EmailTokenRecord::new(Id::Int(1), TokenDigest::sha256(b"t"), EmailTokenContext::Confirm,
+    ///     "a@example.com".into(), time::OffsetDateTime::UNIX_EPOCH);
+    /// assert_eq!(t.context, EmailTokenContext::Confirm);
+    /// ```
+    pub fn new(
+        user_id: Id,
+        digest: TokenDigest,
+        context: EmailTokenContext,
+        sent_to: String,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            user_id,
+            digest,
+            context,
+            sent_to,
+            created_at,
+        }
+    }
+}
+
 /// Operations on the email tokens table.
 ///
 /// Contract:

@@ -25,7 +25,10 @@
 //!   `UPDATE … RETURNING` / upsert statements: concurrent increments are never lost.
 //! - **Uniqueness.** User emails are unique case-insensitively among users that are not
 //!   deleted; session token digests are unique; `(context, digest)` of email tokens is unique.
-//!   A violation is reported as [`StoreError::Conflict`], never as a generic failure.
+//!   A violation is reported as [`StoreError::Conflict`], never as a generic failure, and it
+//!   **leaves the transaction usable**: the flow can still write its audit event and commit.
+//!   (PostgreSQL aborts a transaction on any error, so implementations use
+//!   `INSERT … ON CONFLICT DO NOTHING` and report the missing row, or a savepoint.)
 //! - **Isolation.** Writes in an uncommitted transaction are invisible to others and vanish
 //!   on rollback. On SQLite, transactions that will write begin with `BEGIN IMMEDIATE` so two
 //!   writers queue instead of failing with `SQLITE_BUSY` half-way.
@@ -107,6 +110,19 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// of every authenticated request uses this. Writing through it is allowed but may fail
     /// with a busy error on SQLite; flows only read through it.
     fn begin_read(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// The id sigra-core gives a new row (`NewUser::id`, `NewSession::id`).
+    ///
+    /// The default, `Some(Id::new_v7())`, suits UUID keys (`--binary-id`, the default). A
+    /// schema with database-assigned integer keys (`--no-binary-id`) overrides this to return
+    /// `None`. The schema knows which kind it uses, so the store says it.
+    ///
+    /// ```ignore
+    /// let new = NewUser::new(store.new_id(), email, Some(hash), now);
+    /// ```
+    fn new_id(&self) -> Option<Id> {
+        Some(Id::new_v7())
+    }
 }
 
 /// One database transaction, implementing every table's operations. Dropping it without

@@ -72,6 +72,39 @@ pub struct SessionRecord {
     pub sudo_at: Option<OffsetDateTime>,
 }
 
+impl SessionRecord {
+    /// Builds a record (for store implementations): `last_active_at` starts at `created_at`,
+    /// the optional columns at `None`; set the public fields from the row afterwards.
+    ///
+    /// ```
+    /// use sigra_core::store::{Id, SessionKind, SessionRecord};
+    /// use sigra_core::token::TokenDigest;
+    /// let at = time::OffsetDateTime::UNIX_EPOCH;
+    /// let s = SessionRecord::new(Id::Int(1), Id::Int(2), TokenDigest::sha256(b"t"), SessionKind::Standard, at);
+    /// assert_eq!(s.last_active_at, at);
+    /// assert!(s.sudo_at.is_none());
+    /// ```
+    pub fn new(
+        id: Id,
+        user_id: Id,
+        token_digest: TokenDigest,
+        kind: SessionKind,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            user_id,
+            token_digest,
+            kind,
+            ip: None,
+            user_agent: None,
+            created_at,
+            last_active_at: created_at,
+            sudo_at: None,
+        }
+    }
+}
+
 /// A session to insert.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

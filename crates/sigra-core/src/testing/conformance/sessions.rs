@@ -1,0 +1,401 @@
+//! [`SessionStore`] contracts.
+
+use super::{
+    Must, at, broken, check_eq, check_new_id, check_opt_time, check_time, commit, committed_user,
+    fresh_digest, in_zone,
+};
+use crate::store::{
+    Id, NewSession, SessionKind, SessionRecord, SessionStore, Store, StoreError, UserRecord,
+};
+use crate::token::TokenDigest;
+
+fn check_session(got: &SessionRecord, want: &SessionRecord, contract: &str) {
+    check_eq(
+        &got.id,
+        &want.id,
+        contract,
+        "read the id column back unchanged",
+    );
+    check_eq(
+        &got.user_id,
+        &want.user_id,
+        contract,
+        "read user_id back unchanged",
+    );
+    check_eq(
+        &got.token_digest,
+        &want.token_digest,
+        contract,
+        "store token_digest as the 32 raw bytes (BLOB / BYTEA)",
+    );
+    check_eq(
+        got.kind,
+        want.kind,
+        contract,
+        "store kind as SessionKind::as_str() and read it with SessionKind::parse",
+    );
+    check_eq(
+        &got.ip,
+        &want.ip,
+        contract,
+        "ip is nullable TEXT, bound as Option<String>",
+    );
+    check_eq(
+        &got.user_agent,
+        &want.user_agent,
+        contract,
+        "user_agent is nullable TEXT, bound as Option<String>",
+    );
+    check_time(got.created_at, want.created_at, contract, "created_at");
+    check_time(
+        got.last_active_at,
+        want.last_active_at,
+        contract,
+        "last_active_at",
+    );
+    check_opt_time(got.sudo_at, want.sudo_at, contract, "sudo_at");
+}
+
+async fn insert<S: Store>(
+    store: &S,
+    user: &UserRecord,
+    kind: SessionKind,
+    created_at: time::OffsetDateTime,
+) -> SessionRecord {
+    let mut tx = store.begin().await.must("begin");
+    let session = tx
+        .insert_session(&NewSession::new(
+            store.new_id(),
+            user.id,
+            fresh_digest(),
+            kind,
+            created_at,
+        ))
+        .await
+        .must("insert_session");
+    commit(tx).await;
+    session
+}
+
+async fn by_digest<S: Store>(store: &S, digest: &TokenDigest) -> Option<SessionRecord> {
+    let mut tx = store.begin().await.must("begin");
+    tx.session_by_digest(digest).await.must("session_by_digest")
+}
+
+/// Every column of a session survives insert and `session_by_digest`; `last_active_at`
+/// starts at `created_at`.
+pub async fn round_trip<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "SessionStore::insert_session / session_by_digest round-trip every column";
+    let user = committed_user(&store, "sessions@example.com").await;
+    let full_id = store.new_id();
+    let mut full = NewSession::new(
+        full_id,
+        user.id,
+        fresh_digest(),
+        SessionKind::RememberMe,
+        in_zone(at(5, 123_456), 9),
+    );
+    full.ip = Some("2001:db8::1".into());
+    full.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) «ünïcödé» 🦀".into());
+    full.sudo_at = Some(at(5, 123_457));
+    let bare_id = store.new_id();
+    let bare = NewSession::new(
+        bare_id,
+        user.id,
+        fresh_digest(),
+        SessionKind::MfaPending,
+        at(6, 0),
+    );
+    let standard = NewSession::new(
+        store.new_id(),
+        user.id,
+        fresh_digest(),
+        SessionKind::Standard,
+        at(7, 1),
+    );
+
+    let mut tx = store.begin().await.must("begin");
+    let mut rows = Vec::new();
+    for new in [&full, &bare, &standard] {
+        rows.push(tx.insert_session(new).await.must("insert_session"));
+    }
+    commit(tx).await;
+
+    for (row, new) in rows.iter().zip([&full, &bare, &standard]) {
+        check_new_id(new.id, row.id, C);
+        let mut want = SessionRecord::new(
+            row.id,
+            new.user_id,
+            new.token_digest,
+            new.kind,
+            new.created_at,
+        );
+        want.ip = new.ip.clone();
+        want.user_agent = new.user_agent.clone();
+        want.sudo_at = new.sudo_at;
+        check_session(row, &want, C);
+        match by_digest(&store, &new.token_digest).await {
+            Some(got) => check_session(&got, &want, C),
+            None => broken(
+                C,
+                "session_by_digest found nothing after commit",
+                "select WHERE token_digest = $1, binding the 32 digest bytes",
+            ),
+        }
+    }
+    if by_digest(&store, &fresh_digest()).await.is_some() {
+        broken(
+            C,
+            "session_by_digest of an unknown digest returned a session",
+            "return None when no row matches",
+        );
+    }
+}
+
+/// A second session with the same token digest is refused with
+/// `Conflict { what: "sessions.token_digest" }`.
+pub async fn token_digest_unique<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "SessionStore::insert_session refuses a duplicate token_digest";
+    let user = committed_user(&store, "dup@example.com").await;
+    let first = insert(&store, &user, SessionKind::Standard, at(0, 0)).await;
+    let mut tx = store.begin().await.must("begin");
+    let dup = NewSession::new(
+        store.new_id(),
+        user.id,
+        first.token_digest,
+        SessionKind::Standard,
+        at(1, 0),
+    );
+    match tx.insert_session(&dup).await {
+        Err(StoreError::Conflict {
+            what: "sessions.token_digest",
+        }) => {}
+        Ok(_) => broken(
+            C,
+            "a second session with the same digest was inserted",
+            "declare token_digest UNIQUE",
+        ),
+        Err(err) => broken(
+            C,
+            format_args!("failed with {err}"),
+            "insert with ON CONFLICT DO NOTHING RETURNING … and report a missing row as \
+             StoreError::Conflict { what: \"sessions.token_digest\" }",
+        ),
+    }
+}
+
+/// `touch_session` sets `last_active_at`, `set_session_sudo` sets `sudo_at`, each on one
+/// session only.
+pub async fn touch_and_sudo<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "SessionStore::touch_session / set_session_sudo update one session";
+    let user = committed_user(&store, "touch@example.com").await;
+    let session = insert(&store, &user, SessionKind::Standard, at(0, 0)).await;
+    let other = insert(&store, &user, SessionKind::Standard, at(0, 0)).await;
+    let mut tx = store.begin().await.must("begin");
+    tx.touch_session(&session.id, in_zone(at(300, 17), -3))
+        .await
+        .must("touch_session");
+    tx.set_session_sudo(&session.id, at(301, 18))
+        .await
+        .must("set_session_sudo");
+    commit(tx).await;
+    let Some(got) = by_digest(&store, &session.token_digest).await else {
+        broken(
+            C,
+            "the session vanished",
+            "touch_session and set_session_sudo only UPDATE",
+        )
+    };
+    check_time(got.last_active_at, at(300, 17), C, "last_active_at");
+    check_opt_time(got.sudo_at, Some(at(301, 18)), C, "sudo_at");
+    check_time(
+        got.created_at,
+        at(0, 0),
+        C,
+        "created_at (touch must not change it)",
+    );
+    let Some(untouched) = by_digest(&store, &other.token_digest).await else {
+        broken(C, "a session vanished", "UPDATE only WHERE id = $1")
+    };
+    check_time(
+        untouched.last_active_at,
+        at(0, 0),
+        C,
+        "last_active_at of another session",
+    );
+    check_opt_time(untouched.sudo_at, None, C, "sudo_at of another session");
+}
+
+/// The list has the user's sessions only, without `MfaPending` ones, most recently active
+/// first — including differences of one microsecond, of less than a second, and times given
+/// in other zones.
+pub async fn list_excludes_mfa_pending_newest_first<S: Store<Tx: 'static>>(store: S) {
+    const C: &str =
+        "SessionStore::list_user_sessions excludes mfa_pending and orders by last_active_at desc";
+    const FIX: &str = "SELECT … WHERE user_id = $1 AND kind <> 'mfa_pending' ORDER BY \
+         last_active_at DESC; on SQLite store times in one fixed UTC text format so text order \
+         is time order";
+    let user = committed_user(&store, "list@example.com").await;
+    let stranger = committed_user(&store, "stranger@example.com").await;
+    // last_active values, deliberately awkward for text ordering.
+    let actives = [
+        in_zone(at(0, 0), 5),  // whole second, shown at +05:00
+        at(0, 1),              // one microsecond later
+        at(0, 500_000),        // half a second later
+        in_zone(at(1, 0), -8), // next whole second, shown at -08:00
+        at(-1, 999_999),       // just before the first
+    ];
+    let mut ids = Vec::new();
+    for (i, active) in actives.iter().enumerate() {
+        let kind = if i % 2 == 0 {
+            SessionKind::Standard
+        } else {
+            SessionKind::RememberMe
+        };
+        let s = insert(&store, &user, kind, at(-10, 0)).await;
+        let mut tx = store.begin().await.must("begin");
+        tx.touch_session(&s.id, *active).await.must("touch_session");
+        commit(tx).await;
+        ids.push((s.id, *active));
+    }
+    let pending = insert(&store, &user, SessionKind::MfaPending, at(100, 0)).await;
+    let foreign = insert(&store, &stranger, SessionKind::Standard, at(50, 0)).await;
+
+    let mut tx = store.begin().await.must("begin");
+    let list = tx
+        .list_user_sessions(&user.id)
+        .await
+        .must("list_user_sessions");
+    if list.iter().any(|s| s.id == pending.id) {
+        broken(C, "an mfa_pending session was listed", FIX);
+    }
+    if list.iter().any(|s| s.id == foreign.id) {
+        broken(C, "another user's session was listed", FIX);
+    }
+    ids.sort_by_key(|(_, active)| std::cmp::Reverse(*active));
+    let want: Vec<Id> = ids.iter().map(|(id, _)| *id).collect();
+    let got: Vec<Id> = list.iter().map(|s| s.id).collect();
+    check_eq(got, want, C, FIX);
+    for s in &list {
+        if let Some((_, active)) = ids.iter().find(|(id, _)| *id == s.id) {
+            check_time(s.last_active_at, *active, C, "last_active_at in the list");
+        }
+    }
+}
+
+/// `delete_user_session` deletes only a session of that user; another user's session id
+/// deletes nothing; repeating it reports `false`.
+pub async fn delete_user_session_only_own<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "SessionStore::delete_user_session deletes only the user's own session";
+    const FIX: &str =
+        "DELETE FROM … WHERE id = $2 AND user_id = $1, and report rows_affected() > 0";
+    let alice = committed_user(&store, "alice@example.com").await;
+    let mallory = committed_user(&store, "mallory@example.com").await;
+    let alices = insert(&store, &alice, SessionKind::Standard, at(0, 0)).await;
+
+    let mut tx = store.begin().await.must("begin");
+    let deleted = tx
+        .delete_user_session(&mallory.id, &alices.id)
+        .await
+        .must("delete_user_session");
+    commit(tx).await;
+    check_eq(deleted, false, C, FIX);
+    if by_digest(&store, &alices.token_digest).await.is_none() {
+        broken(C, "mallory deleted alice's session by its id", FIX);
+    }
+    let mut tx = store.begin().await.must("begin");
+    let deleted = tx
+        .delete_user_session(&alice.id, &alices.id)
+        .await
+        .must("delete_user_session");
+    check_eq(deleted, true, C, FIX);
+    let again = tx
+        .delete_user_session(&alice.id, &alices.id)
+        .await
+        .must("delete_user_session");
+    check_eq(
+        again,
+        false,
+        C,
+        "deleting twice is idempotent and reports false",
+    );
+    commit(tx).await;
+    if by_digest(&store, &alices.token_digest).await.is_some() {
+        broken(C, "the session survived its deletion", FIX);
+    }
+}
+
+/// `delete_session_by_digest` deletes that session (true), then reports false.
+pub async fn delete_by_digest<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "SessionStore::delete_session_by_digest";
+    const FIX: &str = "DELETE FROM … WHERE token_digest = $1, reporting rows_affected() > 0";
+    let user = committed_user(&store, "logout@example.com").await;
+    let gone = insert(&store, &user, SessionKind::Standard, at(0, 0)).await;
+    let kept = insert(&store, &user, SessionKind::Standard, at(0, 0)).await;
+    let mut tx = store.begin().await.must("begin");
+    let first = tx
+        .delete_session_by_digest(&gone.token_digest)
+        .await
+        .must("delete_session_by_digest");
+    let second = tx
+        .delete_session_by_digest(&gone.token_digest)
+        .await
+        .must("delete_session_by_digest");
+    commit(tx).await;
+    check_eq(first, true, C, FIX);
+    check_eq(second, false, C, FIX);
+    if by_digest(&store, &gone.token_digest).await.is_some() {
+        broken(C, "the session survived", FIX);
+    }
+    if by_digest(&store, &kept.token_digest).await.is_none() {
+        broken(C, "another session was deleted too", FIX);
+    }
+}
+
+/// `delete_user_sessions` removes every session of the user (MFA-pending ones too) except
+/// `keep`, leaves other users alone, and counts what it removed.
+pub async fn delete_user_sessions_except_one<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "SessionStore::delete_user_sessions deletes the user's other sessions";
+    const FIX: &str = "DELETE FROM … WHERE user_id = $1 AND id <> $2 (all of them when keep is \
+         None), returning rows_affected()";
+    let user = committed_user(&store, "revoke@example.com").await;
+    let other = committed_user(&store, "other@example.com").await;
+    let keep = insert(&store, &user, SessionKind::Standard, at(0, 0)).await;
+    let a = insert(&store, &user, SessionKind::RememberMe, at(0, 0)).await;
+    let b = insert(&store, &user, SessionKind::MfaPending, at(0, 0)).await;
+    let foreign = insert(&store, &other, SessionKind::Standard, at(0, 0)).await;
+
+    let mut tx = store.begin().await.must("begin");
+    let n = tx
+        .delete_user_sessions(&user.id, Some(&keep.id))
+        .await
+        .must("delete_user_sessions");
+    commit(tx).await;
+    check_eq(n, 2, C, FIX);
+    for gone in [&a, &b] {
+        if by_digest(&store, &gone.token_digest).await.is_some() {
+            broken(C, format_args!("a {:?} session survived", gone.kind), FIX);
+        }
+    }
+    if by_digest(&store, &keep.token_digest).await.is_none() {
+        broken(C, "the session to keep was deleted", FIX);
+    }
+    if by_digest(&store, &foreign.token_digest).await.is_none() {
+        broken(C, "another user's session was deleted", FIX);
+    }
+    let mut tx = store.begin().await.must("begin");
+    let n = tx
+        .delete_user_sessions(&user.id, None)
+        .await
+        .must("delete_user_sessions");
+    check_eq(n, 1, C, FIX);
+    let n = tx
+        .delete_user_sessions(&user.id, None)
+        .await
+        .must("delete_user_sessions");
+    check_eq(n, 0, C, FIX);
+    commit(tx).await;
+    if by_digest(&store, &foreign.token_digest).await.is_none() {
+        broken(C, "another user's session was deleted", FIX);
+    }
+}

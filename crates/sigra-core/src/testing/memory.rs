@@ -1,0 +1,467 @@
+//! An in-memory store that keeps every store contract, for tests.
+//!
+//! Transactions are serialised (one at a time, like SQLite's `BEGIN IMMEDIATE`): `begin`
+//! waits for the previous transaction to end, works on a copy of the tables, and `commit`
+//! installs the copy. Dropping a transaction discards it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::store::{
+    AuditEvent, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id,
+    NewEmailToken, NewSession, NewUser, RateLimitStore, SessionKind, SessionRecord, SessionStore,
+    Store, StoreError, Transaction, UserRecord, UserStore,
+};
+use crate::token::TokenDigest;
+
+#[derive(Clone, Default)]
+struct Tables {
+    users: Vec<UserRecord>,
+    sessions: Vec<SessionRecord>,
+    email_tokens: Vec<EmailTokenRecord>,
+    audit: Vec<AuditEvent>,
+    rate_limits: BTreeMap<(String, OffsetDateTime), u32>,
+    next_int: i64,
+}
+
+/// An in-memory [`Store`] that keeps every contract the conformance suite checks.
+///
+/// Cheap to clone (clones share the data). Use [`MemoryStore::new`] for UUID v7 keys (the
+/// default schema) or [`MemoryStore::with_integer_ids`] for database-assigned integer keys.
+///
+/// ```
+/// use sigra_core::store::{NewUser, Store, Transaction, UserStore};
+/// use sigra_core::testing::MemoryStore;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// let mut tx = store.begin().await?;
+/// let user = tx
+///     .insert_user(&NewUser::new(store.new_id(), "a@example.com".into(), None, time::OffsetDateTime::now_utc()))
+///     .await?;
+/// tx.commit().await?;
+/// let mut tx = store.begin().await?;
+/// assert_eq!(tx.user_by_email("A@EXAMPLE.COM").await?.map(|u| u.id), Some(user.id));
+/// # Ok::<(), sigra_core::store::StoreError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    tables: Arc<Mutex<Tables>>,
+    integer_ids: bool,
+}
+
+impl MemoryStore {
+    /// An empty store with UUID v7 keys chosen by sigra-core.
+    ///
+    /// ```
+    /// use sigra_core::store::Store;
+    /// assert!(sigra_core::testing::MemoryStore::new().new_id().is_some());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store that assigns integer keys itself (`Store::new_id` is `None`).
+    ///
+    /// ```
+    /// use sigra_core::store::Store;
+    /// assert!(sigra_core::testing::MemoryStore::with_integer_ids().new_id().is_none());
+    /// ```
+    pub fn with_integer_ids() -> Self {
+        Self {
+            integer_ids: true,
+            ..Self::default()
+        }
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("integer_ids", &self.integer_ids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for MemoryStore {
+    type Tx = MemoryTx;
+
+    async fn begin(&self) -> Result<MemoryTx, StoreError> {
+        let committed = Arc::clone(&self.tables).lock_owned().await;
+        let work = committed.clone();
+        Ok(MemoryTx {
+            committed,
+            work,
+            integer_ids: self.integer_ids,
+        })
+    }
+
+    async fn begin_read(&self) -> Result<MemoryTx, StoreError> {
+        self.begin().await
+    }
+
+    fn new_id(&self) -> Option<Id> {
+        if self.integer_ids {
+            None
+        } else {
+            Some(Id::new_v7())
+        }
+    }
+}
+
+/// A [`MemoryStore`] transaction: holds the store until it is committed or dropped.
+pub struct MemoryTx {
+    committed: OwnedMutexGuard<Tables>,
+    work: Tables,
+    integer_ids: bool,
+}
+
+impl fmt::Debug for MemoryTx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryTx").finish_non_exhaustive()
+    }
+}
+
+impl MemoryTx {
+    fn assign_id(&mut self, chosen: Option<Id>) -> Id {
+        if self.integer_ids {
+            self.work.next_int += 1;
+            Id::Int(self.work.next_int)
+        } else {
+            chosen.unwrap_or_else(Id::new_v7)
+        }
+    }
+
+    fn email_taken(&self, email: &str, except: Option<&Id>) -> bool {
+        self.work
+            .users
+            .iter()
+            .any(|u| Some(&u.id) != except && u.email.eq_ignore_ascii_case(email))
+    }
+
+    fn user_mut(&mut self, id: &Id) -> Option<&mut UserRecord> {
+        self.work.users.iter_mut().find(|u| &u.id == id)
+    }
+
+    fn session_mut(&mut self, id: &Id) -> Option<&mut SessionRecord> {
+        self.work.sessions.iter_mut().find(|s| &s.id == id)
+    }
+}
+
+fn utc(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(UtcOffset::UTC)
+}
+
+impl Transaction for MemoryTx {
+    async fn commit(mut self) -> Result<(), StoreError> {
+        *self.committed = std::mem::take(&mut self.work);
+        Ok(())
+    }
+}
+
+impl UserStore for MemoryTx {
+    async fn insert_user(&mut self, user: &NewUser) -> Result<UserRecord, StoreError> {
+        if self.email_taken(&user.email, None) {
+            return Err(StoreError::Conflict {
+                what: "users.email",
+            });
+        }
+        let id = self.assign_id(user.id);
+        let mut record = UserRecord::new(id, user.email.clone(), utc(user.created_at));
+        record.hashed_password = user.hashed_password.clone();
+        record.confirmed_at = user.confirmed_at.map(utc);
+        self.work.users.push(record.clone());
+        Ok(record)
+    }
+
+    async fn user_by_id(&mut self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.work.users.iter().find(|u| &u.id == id).cloned())
+    }
+
+    async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .work
+            .users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .cloned())
+    }
+
+    async fn mark_confirmed(&mut self, id: &Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(user) = self.user_mut(id) {
+            user.confirmed_at = user.confirmed_at.or(Some(utc(at)));
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(
+        &mut self,
+        id: &Id,
+        hashed_password: &str,
+        changed_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        if let Some(user) = self.user_mut(id) {
+            user.hashed_password = Some(hashed_password.to_owned());
+            if let Some(at) = changed_at {
+                user.password_changed_at = Some(utc(at));
+            }
+        }
+        Ok(())
+    }
+
+    async fn increment_failed_logins(&mut self, id: &Id) -> Result<u32, StoreError> {
+        match self.user_mut(id) {
+            Some(user) => {
+                user.failed_login_attempts = user.failed_login_attempts.saturating_add(1);
+                Ok(user.failed_login_attempts)
+            }
+            None => Err(StoreError::Backend(format!("no user with id {id}"))),
+        }
+    }
+
+    async fn lock_user(&mut self, id: &Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(user) = self.user_mut(id) {
+            user.locked_at = Some(utc(at));
+        }
+        Ok(())
+    }
+
+    async fn clear_failed_logins(&mut self, id: &Id) -> Result<(), StoreError> {
+        if let Some(user) = self.user_mut(id) {
+            user.failed_login_attempts = 0;
+            user.locked_at = None;
+        }
+        Ok(())
+    }
+
+    async fn set_email(&mut self, id: &Id, email: &str) -> Result<(), StoreError> {
+        if self.email_taken(email, Some(id)) {
+            return Err(StoreError::Conflict {
+                what: "users.email",
+            });
+        }
+        if let Some(user) = self.user_mut(id) {
+            user.email = email.to_owned();
+        }
+        Ok(())
+    }
+}
+
+impl SessionStore for MemoryTx {
+    async fn insert_session(&mut self, session: &NewSession) -> Result<SessionRecord, StoreError> {
+        if self
+            .work
+            .sessions
+            .iter()
+            .any(|s| s.token_digest == session.token_digest)
+        {
+            return Err(StoreError::Conflict {
+                what: "sessions.token_digest",
+            });
+        }
+        let id = self.assign_id(session.id);
+        let mut record = SessionRecord::new(
+            id,
+            session.user_id,
+            session.token_digest,
+            session.kind,
+            utc(session.created_at),
+        );
+        record.ip = session.ip.clone();
+        record.user_agent = session.user_agent.clone();
+        record.sudo_at = session.sudo_at.map(utc);
+        self.work.sessions.push(record.clone());
+        Ok(record)
+    }
+
+    async fn session_by_digest(
+        &mut self,
+        digest: &TokenDigest,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .work
+            .sessions
+            .iter()
+            .find(|s| &s.token_digest == digest)
+            .cloned())
+    }
+
+    async fn touch_session(&mut self, id: &Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(session) = self.session_mut(id) {
+            session.last_active_at = utc(at);
+        }
+        Ok(())
+    }
+
+    async fn set_session_sudo(&mut self, id: &Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(session) = self.session_mut(id) {
+            session.sudo_at = Some(utc(at));
+        }
+        Ok(())
+    }
+
+    async fn list_user_sessions(&mut self, user_id: &Id) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut list: Vec<SessionRecord> = self
+            .work
+            .sessions
+            .iter()
+            .filter(|s| &s.user_id == user_id && s.kind != SessionKind::MfaPending)
+            .cloned()
+            .collect();
+        list.sort_by_key(|s| std::cmp::Reverse(s.last_active_at));
+        Ok(list)
+    }
+
+    async fn delete_user_session(&mut self, user_id: &Id, id: &Id) -> Result<bool, StoreError> {
+        let before = self.work.sessions.len();
+        self.work
+            .sessions
+            .retain(|s| !(&s.id == id && &s.user_id == user_id));
+        Ok(self.work.sessions.len() < before)
+    }
+
+    async fn delete_session_by_digest(&mut self, digest: &TokenDigest) -> Result<bool, StoreError> {
+        let before = self.work.sessions.len();
+        self.work.sessions.retain(|s| &s.token_digest != digest);
+        Ok(self.work.sessions.len() < before)
+    }
+
+    async fn delete_user_sessions(
+        &mut self,
+        user_id: &Id,
+        keep: Option<&Id>,
+    ) -> Result<u64, StoreError> {
+        let before = self.work.sessions.len();
+        self.work
+            .sessions
+            .retain(|s| &s.user_id != user_id || Some(&s.id) == keep);
+        Ok((before - self.work.sessions.len()) as u64)
+    }
+}
+
+impl EmailTokenStore for MemoryTx {
+    async fn insert_email_token(&mut self, token: &NewEmailToken) -> Result<(), StoreError> {
+        if self
+            .work
+            .email_tokens
+            .iter()
+            .any(|t| t.context == token.context && t.digest == token.digest)
+        {
+            return Err(StoreError::Conflict {
+                what: "email_tokens.digest",
+            });
+        }
+        self.work.email_tokens.push(EmailTokenRecord::new(
+            token.user_id,
+            token.digest,
+            token.context.clone(),
+            token.sent_to.clone(),
+            utc(token.created_at),
+        ));
+        Ok(())
+    }
+
+    async fn take_email_token(
+        &mut self,
+        context: &EmailTokenContext,
+        digest: &TokenDigest,
+    ) -> Result<Option<EmailTokenRecord>, StoreError> {
+        let position = self
+            .work
+            .email_tokens
+            .iter()
+            .position(|t| &t.context == context && &t.digest == digest);
+        Ok(position.map(|i| self.work.email_tokens.swap_remove(i)))
+    }
+
+    async fn find_email_token(
+        &mut self,
+        context: &EmailTokenContext,
+        digest: &TokenDigest,
+    ) -> Result<Option<EmailTokenRecord>, StoreError> {
+        Ok(self
+            .work
+            .email_tokens
+            .iter()
+            .find(|t| &t.context == context && &t.digest == digest)
+            .cloned())
+    }
+
+    async fn delete_user_email_tokens(
+        &mut self,
+        user_id: &Id,
+        contexts: &[EmailTokenContext],
+    ) -> Result<u64, StoreError> {
+        let before = self.work.email_tokens.len();
+        self.work.email_tokens.retain(|t| {
+            &t.user_id != user_id || !(contexts.is_empty() || contexts.contains(&t.context))
+        });
+        Ok((before - self.work.email_tokens.len()) as u64)
+    }
+}
+
+impl AuditStore for MemoryTx {
+    async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut event = event.clone();
+        event.occurred_at = utc(event.occurred_at);
+        self.work.audit.push(event);
+        Ok(())
+    }
+
+    async fn audit_events_for_user(
+        &mut self,
+        user_id: &Id,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut events: Vec<AuditEvent> = self
+            .work
+            .audit
+            .iter()
+            .rev()
+            .filter(|e| {
+                e.actor_id.as_ref() == Some(user_id) || e.target_id.as_ref() == Some(user_id)
+            })
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| std::cmp::Reverse(e.occurred_at));
+        events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(events)
+    }
+}
+
+impl RateLimitStore for MemoryTx {
+    async fn hit(&mut self, key: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        let count = self
+            .work
+            .rate_limits
+            .entry((key.to_owned(), utc(window_start)))
+            .or_insert(0);
+        *count = count.saturating_add(1);
+        Ok(*count)
+    }
+
+    async fn rate_limit_count(
+        &mut self,
+        key: &str,
+        window_start: OffsetDateTime,
+    ) -> Result<u32, StoreError> {
+        Ok(self
+            .work
+            .rate_limits
+            .get(&(key.to_owned(), utc(window_start)))
+            .copied()
+            .unwrap_or(0))
+    }
+
+    async fn prune_rate_limits(&mut self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let count = self.work.rate_limits.len();
+        self.work
+            .rate_limits
+            .retain(|(_, start), _| *start >= before);
+        Ok((count - self.work.rate_limits.len()) as u64)
+    }
+}
