@@ -1,6 +1,6 @@
 //! [`AuditStore`] contracts.
 
-use super::{Must, at, broken, check_eq, check_time, commit, committed_user, in_zone};
+use super::{Must, at, broken, check_eq, check_time, commit, committed_user, in_zone, whole};
 use crate::store::{AuditEvent, AuditOutcome, AuditStore, Store};
 
 fn check_event(got: &AuditEvent, want: &AuditEvent, contract: &str) {
@@ -113,11 +113,13 @@ pub async fn for_user_newest_first<S: Store<Tx: 'static>>(store: S) {
     let user = committed_user(&store, "me@example.com").await;
     let other = committed_user(&store, "you@example.com").await;
     let times = [
-        in_zone(at(0, 0), 11),
-        at(0, 1),
-        at(0, 900_000),
-        in_zone(at(1, 0), -11),
-        at(-1, 999_999),
+        in_zone(whole(0, 0), 11),
+        whole(0, 1),
+        whole(0, 100_000),
+        whole(0, 150_000),
+        whole(0, 900_000),
+        in_zone(whole(1, 0), -11),
+        whole(-1, 999_999),
     ];
     let mut mine = Vec::new();
     let mut tx = store.begin().await.must("begin");

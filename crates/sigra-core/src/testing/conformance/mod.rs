@@ -181,6 +181,16 @@ pub(crate) fn at(seconds: i64, micros: i64) -> OffsetDateTime {
         + Duration::microseconds(micros)
 }
 
+/// An instant on a whole second (2026-03-14 15:09:26 UTC) plus `seconds` and `micros`: the
+/// ordering cases use these, because a whole second is where text encodings of times go wrong
+/// (RFC 3339 writes `…:26Z` but `…:26.5Z`, and `…:26.1Z` sorts after `…:26.15Z`).
+pub(crate) fn whole(seconds: i64, micros: i64) -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
+        + Duration::seconds(1_773_500_966)
+        + Duration::seconds(seconds)
+        + Duration::microseconds(micros)
+}
+
 /// The same instant shown in another time zone (a store must compare instants, not text).
 pub(crate) fn in_zone(t: OffsetDateTime, hours: i8) -> OffsetDateTime {
     match UtcOffset::from_hms(hours, 0, 0) {
@@ -218,8 +228,13 @@ pub(crate) async fn commit<T: crate::store::Transaction>(tx: T) {
     tx.commit().await.must("commit");
 }
 
-/// Runs `op` in `n` transactions at once, each in its own task: all tasks start together, and
-/// each begins its own transaction, runs `op` (which commits) and reports the result.
+/// How long racers wait for each other once they hold their transactions.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs `op` in `n` transactions at once, each in its own task: each begins its own
+/// transaction, waits until all `n` hold one, then runs `op` (which commits) and reports the
+/// result. A store that serialises writers (SQLite's `BEGIN IMMEDIATE`) never lets them all
+/// hold one; past a short deadline each racer goes on alone, which is just as valid a test.
 pub(crate) async fn race<S, T, F, Fut>(store: &S, n: usize, op: F) -> Vec<Result<T, StoreError>>
 where
     S: Store<Tx: 'static>,
@@ -228,14 +243,18 @@ where
     Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
 {
     let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let deadline = tokio::time::Instant::now() + GATHER;
     let mut handles = Vec::with_capacity(n);
     for i in 0..n {
         let store = store.clone();
         let barrier = Arc::clone(&barrier);
         let op = op.clone();
         handles.push(tokio::spawn(async move {
-            barrier.wait().await;
             let tx = store.begin().await?;
+            // Hold the transaction until every racer has one, so the operations overlap
+            // (beginning lazily, e.g. while a pool opens connections, would let them run
+            // one after another and hide a read-then-write bug).
+            let _all_here = tokio::time::timeout_at(deadline, barrier.wait()).await;
             op(i, tx).await
         }));
     }
@@ -285,7 +304,8 @@ pub(crate) fn check_time(got: OffsetDateTime, want: OffsetDateTime, contract: &s
         broken(
             contract,
             format_args!("{column} came back with offset {}", got.offset()),
-            "return times in UTC (convert with .to_offset(UtcOffset::UTC) when reading)",
+            "store and return times in UTC: convert with .to_offset(UtcOffset::UTC) before binding \
+             (SQLite keeps the offset in the text) or when reading",
         );
     }
 }

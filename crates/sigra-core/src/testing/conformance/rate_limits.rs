@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Must, RACERS, at, broken, check_eq, commit, in_zone, race};
+use super::{Must, RACERS, at, broken, check_eq, commit, in_zone, race, whole};
 use crate::store::{RateLimitStore, Store, Transaction};
 
 const HIT_FIX: &str = "count with one upsert: INSERT INTO rate_limits (key, window_start, count) \
@@ -66,12 +66,22 @@ pub async fn hit_and_count<S: Store<Tx: 'static>>(store: S) {
 }
 
 /// [`RACERS`] concurrent hits in separate transactions raise the count by exactly that many,
-/// each returning a different count.
+/// each returning a different count: on a new window (the insert path of the upsert) and on
+/// one that already has a row (the update path).
 pub async fn hit_under_concurrency<S: Store<Tx: 'static>>(store: S) {
+    race_hits(&store, "magic_link:user:1", 0).await;
+    let mut tx = store.begin().await.must("begin");
+    let first = tx.hit("login:user:2", at(60, 0)).await.must("hit");
+    check_eq(first, 1, "RateLimitStore::hit counts from 1", HIT_FIX);
+    commit(tx).await;
+    race_hits(&store, "login:user:2", 1).await;
+}
+
+async fn race_hits<S: Store<Tx: 'static>>(store: &S, key: &'static str, already: u32) {
     const C: &str = "RateLimitStore::hit is exact under concurrency";
     let window = at(60, 0);
-    let results = race(&store, RACERS, move |_, mut tx: S::Tx| async move {
-        let n = tx.hit("magic_link:user:1", window).await?;
+    let results = race(store, RACERS, move |_, mut tx: S::Tx| async move {
+        let n = tx.hit(key, window).await?;
         tx.commit().await?;
         Ok(n)
     })
@@ -91,14 +101,14 @@ pub async fn hit_under_concurrency<S: Store<Tx: 'static>>(store: S) {
             Err(err) => broken(C, format_args!("a concurrent hit failed: {err}"), HIT_FIX),
         }
     }
-    let want: BTreeSet<u32> = (1..=RACERS as u32).collect();
+    let want: BTreeSet<u32> = (already + 1..=already + RACERS as u32).collect();
     check_eq(seen, want, C, HIT_FIX);
     let mut tx = store.begin().await.must("begin");
     check_eq(
-        tx.rate_limit_count("magic_link:user:1", window)
+        tx.rate_limit_count(key, window)
             .await
             .must("rate_limit_count"),
-        RACERS as u32,
+        already + RACERS as u32,
         C,
         HIT_FIX,
     );
@@ -111,14 +121,23 @@ pub async fn prune<S: Store<Tx: 'static>>(store: S) {
         "RateLimitStore::prune_rate_limits deletes windows that started before the cut-off";
     const FIX: &str = "DELETE FROM rate_limits WHERE window_start < $1; on SQLite store times in one \
          fixed UTC text format so text order is time order";
-    let cut = at(0, 0);
+    let cut = whole(0, 0);
     let old = [
-        at(-3_600, 0),
-        at(-1, 999_999),
-        in_zone(at(0, -1), 6),
-        at(-86_400 * 365 * 30, 0),
+        whole(-3_600, 0),
+        whole(-1, 999_999),
+        in_zone(whole(0, -1), 6),
+        whole(-1, 900_000),
+        whole(-1, 150_000),
+        whole(-86_400 * 365 * 30, 0),
     ];
-    let young = [cut, at(0, 1), in_zone(at(0, 500_000), -6), at(1, 0)];
+    let young = [
+        cut,
+        whole(0, 1),
+        in_zone(whole(0, 500_000), -6),
+        whole(0, 100_000),
+        whole(0, 150_000),
+        whole(1, 0),
+    ];
     let mut tx = store.begin().await.must("begin");
     for (i, t) in old.iter().chain(young.iter()).enumerate() {
         tx.hit(&format!("k{i}"), *t).await.must("hit");

@@ -2,7 +2,7 @@
 
 use super::{
     Must, at, broken, check_eq, check_new_id, check_opt_time, check_time, commit, committed_user,
-    fresh_digest, in_zone,
+    fresh_digest, in_zone, whole,
 };
 use crate::store::{
     Id, NewSession, SessionKind, SessionRecord, SessionStore, Store, StoreError, UserRecord,
@@ -239,11 +239,13 @@ pub async fn list_excludes_mfa_pending_newest_first<S: Store<Tx: 'static>>(store
     let stranger = committed_user(&store, "stranger@example.com").await;
     // last_active values, deliberately awkward for text ordering.
     let actives = [
-        in_zone(at(0, 0), 5),  // whole second, shown at +05:00
-        at(0, 1),              // one microsecond later
-        at(0, 500_000),        // half a second later
-        in_zone(at(1, 0), -8), // next whole second, shown at -08:00
-        at(-1, 999_999),       // just before the first
+        in_zone(whole(0, 0), 5),  // whole second, shown at +05:00
+        whole(0, 1),              // one microsecond later
+        whole(0, 100_000),        // .1
+        whole(0, 150_000),        // .15 (sorts before .1 if trailing zeros are cut before a Z)
+        whole(0, 500_000),        // half a second later
+        in_zone(whole(1, 0), -8), // next whole second, shown at -08:00
+        whole(-1, 999_999),       // just before the first
     ];
     let mut ids = Vec::new();
     for (i, active) in actives.iter().enumerate() {
@@ -275,7 +277,24 @@ pub async fn list_excludes_mfa_pending_newest_first<S: Store<Tx: 'static>>(store
     ids.sort_by_key(|(_, active)| std::cmp::Reverse(*active));
     let want: Vec<Id> = ids.iter().map(|(id, _)| *id).collect();
     let got: Vec<Id> = list.iter().map(|s| s.id).collect();
-    check_eq(got, want, C, FIX);
+    if got != want {
+        let show = |times: Vec<time::OffsetDateTime>| {
+            times
+                .iter()
+                .map(|t| t.to_offset(time::UtcOffset::UTC).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        broken(
+            C,
+            format_args!(
+                "listed last_active_at in the order [{}], expected [{}]",
+                show(list.iter().map(|s| s.last_active_at).collect()),
+                show(ids.iter().map(|(_, t)| *t).collect()),
+            ),
+            FIX,
+        );
+    }
     for s in &list {
         if let Some((_, active)) = ids.iter().find(|(id, _)| *id == s.id) {
             check_time(s.last_active_at, *active, C, "last_active_at in the list");

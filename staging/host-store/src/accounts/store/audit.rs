@@ -7,9 +7,10 @@ use sqlx::types::Json;
 
 use super::{AccountsTx, DbRow, Key, at, backend, corrupt, key, new_key};
 
+/// The id (a new UUID v7) comes last.
 const INSERT_AUDIT_EVENT: &str = "
-    INSERT INTO audit_events (id, occurred_at, action, outcome, actor_id, target_id, ip,
-                              user_agent, metadata)
+    INSERT INTO audit_events (occurred_at, action, outcome, actor_id, target_id, ip, user_agent,
+                              metadata, id)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 const AUDIT_EVENTS_FOR_USER: &str = "
@@ -43,7 +44,6 @@ fn event_from_row(row: &DbRow) -> Result<AuditEvent, StoreError> {
 impl AuditStore for AccountsTx {
     async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
         sqlx::query(INSERT_AUDIT_EVENT)
-            .bind(new_key(None)?)
             .bind(at(event.occurred_at))
             .bind(&event.action)
             .bind(event.outcome.as_str())
@@ -52,6 +52,7 @@ impl AuditStore for AccountsTx {
             .bind(&event.ip)
             .bind(&event.user_agent)
             .bind(Json(&event.metadata))
+            .bind(new_key(None)?)
             .execute(&mut *self.tx)
             .await
             .map_err(backend)?;

@@ -9,10 +9,11 @@ use time::OffsetDateTime;
 use super::{AccountsTx, DbRow, Key, at, backend, corrupt, key, new_key};
 
 /// `ON CONFLICT DO NOTHING`: a duplicate token digest inserts no row; reported as a conflict.
+/// The id sigra-core chose comes last.
 const INSERT_SESSION: &str = "
-    INSERT INTO user_sessions (id, user_id, token_digest, kind, ip, user_agent, created_at,
-                               last_active_at, sudo_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+    INSERT INTO user_sessions (user_id, token_digest, kind, ip, user_agent, created_at,
+                               last_active_at, sudo_at, id)
+    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
     ON CONFLICT DO NOTHING
     RETURNING id, user_id, token_digest, kind, ip, user_agent, created_at, last_active_at,
               sudo_at";
@@ -66,7 +67,6 @@ fn session_from_row(row: &DbRow) -> Result<SessionRecord, StoreError> {
 impl SessionStore for AccountsTx {
     async fn insert_session(&mut self, session: &NewSession) -> Result<SessionRecord, StoreError> {
         let row = sqlx::query(INSERT_SESSION)
-            .bind(new_key(session.id)?)
             .bind(key(&session.user_id)?)
             .bind(session.token_digest.as_bytes().as_slice())
             .bind(session.kind.as_str())
@@ -74,6 +74,7 @@ impl SessionStore for AccountsTx {
             .bind(&session.user_agent)
             .bind(at(session.created_at))
             .bind(session.sudo_at.map(at))
+            .bind(new_key(session.id)?)
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(backend)?;

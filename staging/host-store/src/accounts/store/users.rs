@@ -7,11 +7,12 @@ use time::OffsetDateTime;
 use super::{AccountsTx, DbRow, Key, at, backend, corrupt, is_unique_violation, key, new_key};
 
 /// `ON CONFLICT DO NOTHING`: a taken email (the unique index on `lower(email)`) inserts no row
-/// and leaves the transaction usable; the missing row is reported as a conflict.
+/// and leaves the transaction usable; the missing row is reported as a conflict. The id
+/// sigra-core chose comes last.
 const INSERT_USER: &str = "
-    INSERT INTO users (id, email, hashed_password, confirmed_at, failed_login_attempts,
-                       token_epoch, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, 0, 0, $5, $5)
+    INSERT INTO users (email, hashed_password, confirmed_at, failed_login_attempts, token_epoch,
+                       created_at, updated_at, id)
+    VALUES ($1, $2, $3, 0, 0, $4, $4, $5)
     ON CONFLICT DO NOTHING
     RETURNING id, email, hashed_password, confirmed_at, failed_login_attempts, locked_at,
               password_changed_at, token_epoch, created_at";
@@ -80,11 +81,11 @@ fn failed_logins(row: &DbRow) -> Result<u32, StoreError> {
 impl UserStore for AccountsTx {
     async fn insert_user(&mut self, user: &NewUser) -> Result<UserRecord, StoreError> {
         let row = sqlx::query(INSERT_USER)
-            .bind(new_key(user.id)?)
             .bind(&user.email)
             .bind(&user.hashed_password)
             .bind(user.confirmed_at.map(at))
             .bind(at(user.created_at))
+            .bind(new_key(user.id)?)
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(backend)?;
