@@ -9,19 +9,15 @@
 pub mod accounts;
 pub mod web;
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::FromRef;
 use sigra_core::config::{ConfigError, SigraConfig};
 use sigra_core::keys::SecretKeyBase;
 use sigra_core::mail::{Address, MailError, MailerSettings};
 use sigra_core::password::PasswordHasher;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use crate::accounts::Accounts;
-use crate::accounts::store::SqlStore;
+use crate::accounts::store::AccountsStore;
 use crate::web::dev_mailbox::SqlMailbox;
 use crate::web::mail::AuthMailer;
 
@@ -154,45 +150,37 @@ impl FromRef<AppState> for AuthMailer {
     }
 }
 
-/// Opens the SQLite database (creating the file if missing) and applies the migrations.
-pub async fn connect(database_url: &str) -> Result<SqlitePool, StartupError> {
+/// Opens the database (a SQLite file is created if missing) and applies the migrations.
+pub async fn connect(database_url: &str) -> Result<AccountsStore, StartupError> {
     let database_error = |source: Box<dyn std::error::Error + Send + Sync>| {
         StartupError::Database {
             url: database_url.to_owned(),
             source,
         }
     };
-    let options = SqliteConnectOptions::from_str(database_url)
-        .map_err(|e| database_error(Box::new(e)))?
-        .create_if_missing(true)
-        .foreign_keys(true)
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .connect_with(options)
+    let store = AccountsStore::connect(database_url)
         .await
         .map_err(|e| database_error(Box::new(e)))?;
     sqlx::migrate!("./migrations/sqlite")
-        .run(&pool)
+        .run(store.pool())
         .await
         .map_err(|e| database_error(Box::new(e)))?;
-    Ok(pool)
+    Ok(store)
 }
 
 /// Connects to the database, runs the migrations, and builds the shared state.
 pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
-    let pool = connect(&settings.database_url).await?;
+    let store = connect(&settings.database_url).await?;
     let dev_mode = settings.config.dev_mode();
+    let mailbox = SqlMailbox::new(store.pool().clone());
 
-    let mut builder =
-        Accounts::builder(SqlStore::new(pool.clone()), settings.secret_key_base).config(settings.config);
+    let mut builder = Accounts::builder(store, settings.secret_key_base).config(settings.config);
     if let Some(hasher) = settings.password_hasher {
         builder = builder.password_hasher(hasher);
     }
     let accounts = builder.build()?;
 
     let from = Address::new(DEFAULT_MAIL_FROM)?;
-    let mailbox = SqlMailbox::new(pool);
     let transport = sigra_core::mail::mailer_from_env(
         &MailerSettings::new(from).allow_dev_mailbox(dev_mode),
         mailbox.clone(),

@@ -3,7 +3,6 @@
 //! a security property.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use host_app::accounts::store::SqlStore;
 use host_app::web::dev_mailbox::SqlMailbox;
 use sigra_core::testing::conformance;
 
@@ -16,8 +15,7 @@ async fn sql_store_keeps_every_contract() {
         // connections racing on one database).
         let path = dir_path.join(format!("{}.sqlite3", uuid::Uuid::now_v7()));
         async move {
-            let pool = host_app::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-            SqlStore::new(pool)
+            host_app::connect(&format!("sqlite://{}", path.display())).await.unwrap()
         }
     })
     .await;
@@ -27,8 +25,8 @@ async fn sql_store_keeps_every_contract() {
 async fn dev_mailbox_keeps_its_contract() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("mailbox.sqlite3").display());
-    let pool = host_app::connect(&url).await.unwrap();
-    sigra_core::mail::conformance::check_mailbox(&SqlMailbox::new(pool))
+    let store = host_app::connect(&url).await.unwrap();
+    sigra_core::mail::conformance::check_mailbox(&SqlMailbox::new(store.pool().clone()))
         .await
         .unwrap();
 }

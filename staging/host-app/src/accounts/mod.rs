@@ -10,10 +10,10 @@ use sigra_core::auth::Sigra;
 use sigra_core::store::{Id, UserRecord};
 use time::OffsetDateTime;
 
-use self::store::SqlStore;
+use self::store::AccountsStore;
 
 /// The app's authentication context over its SQL store. Cheap to clone.
-pub type Accounts = Sigra<SqlStore>;
+pub type Accounts = Sigra<AccountsStore>;
 
 /// A user as the app shows it. Add the columns your app adds to `users`.
 #[derive(Clone, Debug, PartialEq, Eq)]

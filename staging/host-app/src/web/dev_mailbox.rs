@@ -10,7 +10,7 @@ use minijinja::value::Value;
 use sigra_core::mail::{Mailbox, OutgoingMail, StoredMail};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 
 use super::templates::{Page, render};
@@ -35,15 +35,23 @@ impl SqlMailbox {
 
 const COLUMNS: &str = "id, kind, to_address, subject, text_body, html_body, sent_at";
 
+/// Times are stored like every other table's: UTC text with microseconds, so text order is
+/// time order.
+fn stored_time(t: OffsetDateTime) -> PrimitiveDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    let t = t.replace_microsecond(t.microsecond()).unwrap_or(t);
+    PrimitiveDateTime::new(t.date(), t.time())
+}
+
 fn stored_mail(row: &SqliteRow) -> Result<StoredMail, sqlx::Error> {
     Ok(StoredMail {
-        id: row.try_get("id")?,
+        id: row.try_get::<Uuid, _>("id")?.to_string(),
         kind: row.try_get("kind")?,
         to: row.try_get("to_address")?,
         subject: row.try_get("subject")?,
         text: row.try_get("text_body")?,
         html: row.try_get("html_body")?,
-        sent_at: row.try_get("sent_at")?,
+        sent_at: row.try_get::<PrimitiveDateTime, _>("sent_at")?.assume_utc(),
     })
 }
 
@@ -51,21 +59,21 @@ impl Mailbox for SqlMailbox {
     type Error = sqlx::Error;
 
     async fn deliver(&self, mail: &OutgoingMail, sent_at: OffsetDateTime) -> Result<String, Self::Error> {
-        let id = Uuid::now_v7().to_string();
+        let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO dev_mailbox (id, kind, to_address, subject, text_body, html_body, sent_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&id)
+        .bind(id)
         .bind(mail.kind().as_str())
         .bind(mail.to().to_string())
         .bind(mail.subject())
         .bind(mail.text())
         .bind(mail.html())
-        .bind(sent_at)
+        .bind(stored_time(sent_at))
         .execute(&self.pool)
         .await?;
-        Ok(id)
+        Ok(id.to_string())
     }
 
     async fn list(&self, limit: u32) -> Result<Vec<StoredMail>, Self::Error> {
@@ -84,7 +92,7 @@ impl Mailbox for SqlMailbox {
             return Ok(None);
         };
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM dev_mailbox WHERE id = ?"))
-            .bind(id.to_string())
+            .bind(id)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(stored_mail).transpose()

@@ -1,69 +1,176 @@
-//! TEMPORARY stand-in until the SQL store from wt-store is copied here.
-#![allow(missing_docs, dead_code, clippy::unused_async)]
+//! The accounts store: sigra-core's store contracts implemented as plain SQL for this app's
+//! database.
+//!
+//! sigra-core decides (is this session valid, is this account locked, may this token be
+//! used); this module only stores. One file per table, each with its SQL next to the code
+//! that reads its rows. Edit the SQL freely: `tests/conformance.rs` runs sigra-core's
+//! conformance suite against it and names any promise an edit breaks.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use host_app::accounts::store::AccountsStore;
+//! use sigra_core::store::{Store, Transaction, UserStore};
+//!
+//! let store = AccountsStore::connect("sqlite://app.db").await?;
+//! sqlx::migrate!("migrations/sqlite").run(store.pool()).await?;
+//! let mut tx = store.begin().await?;
+//! let user = tx.user_by_email("alice@example.com").await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
 
-use sigra_core::store::*;
-use sigra_core::token::TokenDigest;
-use sqlx::SqlitePool;
+mod audit;
+mod email_tokens;
+mod rate_limits;
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use sigra_core::store::{Id, Store, StoreError, Transaction};
+use sqlx::Pool;
 use time::OffsetDateTime;
 
-#[derive(Clone, Debug)]
-pub struct SqlStore {
-    pool: SqlitePool,
+/// The database this app uses.
+#[cfg(feature = "sqlite")]
+pub type Db = sqlx::Sqlite;
+/// The database this app uses.
+#[cfg(feature = "postgres")]
+pub type Db = sqlx::Postgres;
+
+/// A row of [`Db`].
+type DbRow = <Db as sqlx::Database>::Row;
+
+/// The primary-key type: UUID v7, chosen by sigra-core (`BLOB` on SQLite, `UUID` on
+/// PostgreSQL).
+type Key = sqlx::types::Uuid;
+
+/// The key of an id, or `Corrupt` when handed an integer id this schema does not use.
+fn key(id: &Id) -> Result<Key, StoreError> {
+    id.as_uuid()
+        .ok_or_else(|| StoreError::Corrupt(format!("expected a UUID id, got {id}")))
 }
 
-impl SqlStore {
-    pub fn new(pool: SqlitePool) -> Self {
+/// The key for a new row: the id sigra-core chose, or a fresh UUID v7.
+fn new_key(chosen: Option<Id>) -> Result<Key, StoreError> {
+    key(&chosen.unwrap_or_else(Id::new_v7))
+}
+
+/// A time as SQLite stores it: UTC text with up to six fractional digits
+/// (`2026-03-14 15:09:26.535897`). One format for every row, so text order is time order
+/// (`ORDER BY`, `<`) and equal instants are equal strings.
+#[cfg(feature = "sqlite")]
+fn at(t: OffsetDateTime) -> time::PrimitiveDateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let micros = t.time().microsecond();
+    let t = t.replace_microsecond(micros).unwrap_or(t);
+    time::PrimitiveDateTime::new(t.date(), t.time())
+}
+
+/// A time as PostgreSQL stores it: `TIMESTAMPTZ`, microseconds.
+#[cfg(feature = "postgres")]
+fn at(t: OffsetDateTime) -> OffsetDateTime {
+    t
+}
+
+/// A failed query.
+fn backend(err: sqlx::Error) -> StoreError {
+    StoreError::backend(err)
+}
+
+/// A row that cannot be read back.
+fn corrupt(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(err.to_string())
+}
+
+/// Whether a statement failed on a unique index.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The app's accounts database: a connection pool.
+#[derive(Clone, Debug)]
+pub struct AccountsStore {
+    pool: Pool<Db>,
+}
+
+impl AccountsStore {
+    /// Wraps an existing pool.
+    pub fn new(pool: Pool<Db>) -> Self {
         Self { pool }
+    }
+
+    /// The pool, for the app's own queries and for running migrations.
+    pub fn pool(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    /// Opens the SQLite database at `url` (`sqlite://app.db`), creating the file if missing:
+    /// WAL journal, foreign keys on, and a 5 s busy timeout so writers queue instead of
+    /// failing.
+    #[cfg(feature = "sqlite")]
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        use sqlx::sqlite::{
+            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+        };
+        let options: SqliteConnectOptions = url.parse()?;
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self::new(pool))
+    }
+
+    /// Connects to the PostgreSQL database at `url`.
+    #[cfg(feature = "postgres")]
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self::new(pool))
     }
 }
 
-pub struct SqlTx;
+impl Store for AccountsStore {
+    type Tx = AccountsTx;
 
-fn e<T>() -> Result<T, StoreError> {
-    Err(StoreError::backend("stub"))
+    async fn begin(&self) -> Result<AccountsTx, StoreError> {
+        // SQLite: take the write lock up front, so two writers queue (busy_timeout) instead of
+        // one failing half-way with SQLITE_BUSY. PostgreSQL: a plain `self.pool.begin()`.
+        #[cfg(feature = "sqlite")]
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await;
+        #[cfg(feature = "postgres")]
+        let tx = self.pool.begin().await;
+        Ok(AccountsTx {
+            tx: tx.map_err(backend)?,
+        })
+    }
+
+    async fn begin_read(&self) -> Result<AccountsTx, StoreError> {
+        // A plain (deferred) BEGIN: on SQLite readers never queue behind writers.
+        Ok(AccountsTx {
+            tx: self.pool.begin().await.map_err(backend)?,
+        })
+    }
 }
 
-impl Store for SqlStore {
-    type Tx = SqlTx;
-    async fn begin(&self) -> Result<SqlTx, StoreError> { e() }
-    async fn begin_read(&self) -> Result<SqlTx, StoreError> { e() }
+/// One transaction on the accounts database; dropping it without `commit` rolls back.
+#[derive(Debug)]
+pub struct AccountsTx {
+    tx: sqlx::Transaction<'static, Db>,
 }
-impl Transaction for SqlTx {
-    async fn commit(self) -> Result<(), StoreError> { e() }
-}
-impl UserStore for SqlTx {
-    async fn insert_user(&mut self, _u: &NewUser) -> Result<UserRecord, StoreError> { e() }
-    async fn user_by_id(&mut self, _id: &Id) -> Result<Option<UserRecord>, StoreError> { e() }
-    async fn user_by_email(&mut self, _e: &str) -> Result<Option<UserRecord>, StoreError> { e() }
-    async fn mark_confirmed(&mut self, _id: &Id, _at: OffsetDateTime) -> Result<(), StoreError> { e() }
-    async fn set_password_hash(&mut self, _id: &Id, _h: &str, _c: Option<OffsetDateTime>) -> Result<(), StoreError> { e() }
-    async fn increment_failed_logins(&mut self, _id: &Id) -> Result<u32, StoreError> { e() }
-    async fn lock_user(&mut self, _id: &Id, _at: OffsetDateTime) -> Result<(), StoreError> { e() }
-    async fn clear_failed_logins(&mut self, _id: &Id) -> Result<(), StoreError> { e() }
-    async fn set_email(&mut self, _id: &Id, _e: &str) -> Result<(), StoreError> { e() }
-}
-impl SessionStore for SqlTx {
-    async fn insert_session(&mut self, _s: &NewSession) -> Result<SessionRecord, StoreError> { e() }
-    async fn session_by_digest(&mut self, _d: &TokenDigest) -> Result<Option<SessionRecord>, StoreError> { e() }
-    async fn touch_session(&mut self, _id: &Id, _at: OffsetDateTime) -> Result<(), StoreError> { e() }
-    async fn set_session_sudo(&mut self, _id: &Id, _at: OffsetDateTime) -> Result<(), StoreError> { e() }
-    async fn list_user_sessions(&mut self, _u: &Id) -> Result<Vec<SessionRecord>, StoreError> { e() }
-    async fn delete_user_session(&mut self, _u: &Id, _id: &Id) -> Result<bool, StoreError> { e() }
-    async fn delete_session_by_digest(&mut self, _d: &TokenDigest) -> Result<bool, StoreError> { e() }
-    async fn delete_user_sessions(&mut self, _u: &Id, _k: Option<&Id>) -> Result<u64, StoreError> { e() }
-}
-impl EmailTokenStore for SqlTx {
-    async fn insert_email_token(&mut self, _t: &NewEmailToken) -> Result<(), StoreError> { e() }
-    async fn take_email_token(&mut self, _c: &EmailTokenContext, _d: &TokenDigest) -> Result<Option<EmailTokenRecord>, StoreError> { e() }
-    async fn find_email_token(&mut self, _c: &EmailTokenContext, _d: &TokenDigest) -> Result<Option<EmailTokenRecord>, StoreError> { e() }
-    async fn delete_user_email_tokens(&mut self, _u: &Id, _c: &[EmailTokenContext]) -> Result<u64, StoreError> { e() }
-}
-impl AuditStore for SqlTx {
-    async fn insert_audit_event(&mut self, _e: &AuditEvent) -> Result<(), StoreError> { e() }
-    async fn audit_events_for_user(&mut self, _u: &Id, _l: u32) -> Result<Vec<AuditEvent>, StoreError> { e() }
-}
-impl RateLimitStore for SqlTx {
-    async fn hit(&mut self, _k: &str, _w: OffsetDateTime) -> Result<u32, StoreError> { e() }
-    async fn rate_limit_count(&mut self, _k: &str, _w: OffsetDateTime) -> Result<u32, StoreError> { e() }
-    async fn prune_rate_limits(&mut self, _b: OffsetDateTime) -> Result<u64, StoreError> { e() }
+
+impl Transaction for AccountsTx {
+    async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(backend)
+    }
 }

@@ -11,6 +11,8 @@ pub mod sessions;
 pub mod settings;
 pub mod sudo;
 
+use std::collections::BTreeMap;
+
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -59,7 +61,7 @@ pub fn sentence(err: &AuthError) -> String {
 
 /// The `errors` map for a template: one message for one field.
 pub fn field_error(field: &str, message: impl Into<String>) -> Value {
-    Value::from_iter([(field.to_owned(), message.into())])
+    Value::from(BTreeMap::from([(field.to_owned(), message.into())]))
 }
 
 /// The `errors` map for a flow's refusal, under the field it belongs to; `rename` maps a
