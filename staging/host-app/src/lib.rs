@@ -48,7 +48,9 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// `SIGRA_SECRET_KEY_BASE` is too short or not valid.
-    #[error("SIGRA_SECRET_KEY_BASE is not usable ({0}); generate one with `cargo sigra gen-secret`")]
+    #[error(
+        "SIGRA_SECRET_KEY_BASE is not usable ({0}); generate one with `cargo sigra gen-secret`"
+    )]
     SecretKeyBase(#[source] sigra_core::keys::KeyError),
     /// A `SIGRA_*` setting is invalid.
     #[error("invalid Sigra setting: {0}")]
@@ -152,12 +154,11 @@ impl FromRef<AppState> for AuthMailer {
 
 /// Opens the database (a SQLite file is created if missing) and applies the migrations.
 pub async fn connect(database_url: &str) -> Result<AccountsStore, StartupError> {
-    let database_error = |source: Box<dyn std::error::Error + Send + Sync>| {
-        StartupError::Database {
+    let database_error =
+        |source: Box<dyn std::error::Error + Send + Sync>| StartupError::Database {
             url: database_url.to_owned(),
             source,
-        }
-    };
+        };
     let store = AccountsStore::connect(database_url)
         .await
         .map_err(|e| database_error(Box::new(e)))?;

@@ -10,7 +10,11 @@ use common::{Browser, PASSWORD, Resp, TestApp, encode_form};
 /// Every anonymous form: its page and its fields.
 const ANONYMOUS_FORMS: &[(&str, &str, &[&str])] = &[
     ("/users/register", "/users/register", &["email", "password"]),
-    ("/users/log_in", "/users/log_in", &["email", "password", "remember_me", "return_to"]),
+    (
+        "/users/log_in",
+        "/users/log_in",
+        &["email", "password", "remember_me", "return_to"],
+    ),
     ("/users/log_in", "/users/log_in/magic", &["email"]),
     ("/users/confirm", "/users/confirm", &["email", "code"]),
     ("/users/confirm", "/users/confirm/resend", &["email"]),
@@ -21,7 +25,11 @@ const ANONYMOUS_FORMS: &[(&str, &str, &[&str])] = &[
 const USER_FORMS: &[(&str, &str, &[&str])] = &[
     ("/users/sudo", "/users/sudo", &["password", "return_to"]),
     ("/users/settings", "/users/settings/email", &["email"]),
-    ("/users/settings", "/users/settings/password", &["password", "password_confirmation"]),
+    (
+        "/users/settings",
+        "/users/settings/password",
+        &["password", "password_confirmation"],
+    ),
 ];
 
 async fn app() -> TestApp {
@@ -47,7 +55,11 @@ fn assert_refused(resp: &Resp, what: &str) {
 async fn logged_in_in_sudo(app: &TestApp, email: &str) -> Browser {
     let mut browser = app.confirmed_user(email).await;
     browser
-        .submit("/users/sudo", "/users/sudo", &[("password", PASSWORD), ("return_to", "/users/settings")])
+        .submit(
+            "/users/sudo",
+            "/users/sudo",
+            &[("password", PASSWORD), ("return_to", "/users/settings")],
+        )
         .await
         .assert_redirect("/users/settings");
     browser
@@ -60,13 +72,21 @@ async fn missing_fields_re_render_the_form_with_a_message() {
     let before = app.counts().await;
     for (page, action, _) in ANONYMOUS_FORMS {
         let resp = anon.submit(page, action, &[]).await;
-        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{action}: {}", resp.body);
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{action}: {}",
+            resp.body
+        );
         assert!(
             resp.body.contains("field-error") || resp.body.contains("form-error"),
             "{action}: {}",
             resp.body
         );
-        assert!(resp.body.contains("<form"), "{action}: the form is shown again");
+        assert!(
+            resp.body.contains("<form"),
+            "{action}: the form is shown again"
+        );
     }
     assert_eq!(app.counts().await, before);
 
@@ -74,8 +94,16 @@ async fn missing_fields_re_render_the_form_with_a_message() {
     let before = app.counts().await;
     for (page, action, _) in USER_FORMS {
         let resp = user.submit(page, action, &[]).await;
-        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{action}: {}", resp.body);
-        assert!(resp.body.contains("aria-invalid=\"true\"") || resp.body.contains("form-error"), "{action}");
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{action}: {}",
+            resp.body
+        );
+        assert!(
+            resp.body.contains("aria-invalid=\"true\"") || resp.body.contains("form-error"),
+            "{action}"
+        );
     }
     assert_eq!(app.counts().await, before);
 }
@@ -85,14 +113,28 @@ async fn errors_are_tied_to_their_fields() {
     let app = app().await;
     let mut anon = app.browser();
     let resp = anon
-        .submit("/users/register", "/users/register", &[("email", "not an email"), ("password", "short")])
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", "not an email"), ("password", "short")],
+        )
         .await;
     assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.body.contains(r#"aria-describedby="email-error""#), "{}", resp.body);
+    assert!(
+        resp.body.contains(r#"aria-describedby="email-error""#),
+        "{}",
+        resp.body
+    );
     assert!(resp.body.contains(r#"id="email-error""#));
     assert!(resp.body.contains("Enter a valid email address."));
-    assert!(resp.body.contains(r#"value="not an email""#), "what was typed is kept");
-    assert!(!resp.body.contains(r#"value="short""#), "passwords are never echoed");
+    assert!(
+        resp.body.contains(r#"value="not an email""#),
+        "what was typed is kept"
+    );
+    assert!(
+        !resp.body.contains(r#"value="short""#),
+        "passwords are never echoed"
+    );
 }
 
 #[tokio::test]
@@ -115,7 +157,12 @@ async fn huge_fields_are_refused() {
             &[("email", "kim@example.com"), ("password", &long_password)],
         )
         .await;
-    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", resp.body);
+    assert_eq!(
+        resp.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        resp.body
+    );
     assert!(resp.body.contains("field-error"));
     assert_eq!(app.counts().await, before);
 
@@ -162,10 +209,17 @@ async fn a_wrong_or_missing_csrf_token_is_refused() {
         let mut body = vec![("_csrf", "forged-token")];
         body.extend_from_slice(&fields);
         let resp = anon.post_raw(action, encode_form(&body).into_bytes()).await;
-        assert_eq!(resp.status, StatusCode::FORBIDDEN, "{action}: {}", resp.body);
+        assert_eq!(
+            resp.status,
+            StatusCode::FORBIDDEN,
+            "{action}: {}",
+            resp.body
+        );
         assert!(!resp.body.is_empty());
         // No token.
-        let resp = anon.post_raw(action, encode_form(&fields).into_bytes()).await;
+        let resp = anon
+            .post_raw(action, encode_form(&fields).into_bytes())
+            .await;
         assert_eq!(resp.status, StatusCode::FORBIDDEN, "{action}");
     }
     // Another browser's token.
@@ -174,7 +228,10 @@ async fn a_wrong_or_missing_csrf_token_is_refused() {
     let theirs = other.csrf().unwrap().to_owned();
     anon.set_csrf(&theirs);
     let resp = anon
-        .post("/users/register", &[("email", "mia@example.com"), ("password", PASSWORD)])
+        .post(
+            "/users/register",
+            &[("email", "mia@example.com"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(resp.status, StatusCode::FORBIDDEN);
     assert_eq!(app.counts().await, before);
@@ -183,8 +240,14 @@ async fn a_wrong_or_missing_csrf_token_is_refused() {
     let mut user = app.confirmed_user("ned@example.com").await;
     user.get("/users/sessions").await;
     user.set_csrf("forged");
-    for action in ["/users/log_out", "/users/sessions/revoke_others", "/users/settings/password"] {
-        let resp = user.post(action, &[("password", "x"), ("password_confirmation", "x")]).await;
+    for action in [
+        "/users/log_out",
+        "/users/sessions/revoke_others",
+        "/users/settings/password",
+    ] {
+        let resp = user
+            .post(action, &[("password", "x"), ("password_confirmation", "x")])
+            .await;
         assert_eq!(resp.status, StatusCode::FORBIDDEN, "{action}");
     }
     user.get("/").await;
@@ -208,23 +271,46 @@ async fn forged_tokens_in_urls_are_refused() {
     ];
     let before = app.counts().await;
     for token in &forged {
-        for prefix in ["/users/log_in/", "/users/confirm/", "/users/reset_password/"] {
+        for prefix in [
+            "/users/log_in/",
+            "/users/confirm/",
+            "/users/reset_password/",
+        ] {
             let path = format!("{prefix}{token}");
             let page = anon.get(&path).await;
-            assert!(!page.status.is_server_error(), "GET {path}: {}", page.status);
+            assert!(
+                !page.status.is_server_error(),
+                "GET {path}: {}",
+                page.status
+            );
             let resp = anon
-                .post(&path, &[("password", PASSWORD), ("password_confirmation", PASSWORD)])
+                .post(
+                    &path,
+                    &[("password", PASSWORD), ("password_confirmation", PASSWORD)],
+                )
                 .await;
             assert_refused(&resp, &path);
-            assert!(resp.body.contains("invalid or it has expired"), "{path}: {}", resp.body);
+            assert!(
+                resp.body.contains("invalid or it has expired"),
+                "{path}: {}",
+                resp.body
+            );
         }
         let path = format!("/users/settings/confirm_email/{token}");
         assert!(!user.get(&path).await.status.is_server_error());
         let resp = user.post(&path, &[]).await;
         assert_refused(&resp, &path);
     }
-    for id in ["abc", "'1'", "-1", "99999999999999999999999", "00000000-0000-0000-0000-000000000000"] {
-        let resp = user.post(&format!("/users/sessions/{id}/revoke"), &[]).await;
+    for id in [
+        "abc",
+        "'1'",
+        "-1",
+        "99999999999999999999999",
+        "00000000-0000-0000-0000-000000000000",
+    ] {
+        let resp = user
+            .post(&format!("/users/sessions/{id}/revoke"), &[])
+            .await;
         assert!(!resp.status.is_server_error(), "{id}: {}", resp.status);
     }
     assert_eq!(app.counts().await, before);
@@ -245,24 +331,48 @@ async fn sql_metacharacters_are_just_characters() {
         "%@example.com\0",
     ] {
         let resp = anon
-            .submit("/users/register", "/users/register", &[("email", email), ("password", PASSWORD)])
+            .submit(
+                "/users/register",
+                "/users/register",
+                &[("email", email), ("password", PASSWORD)],
+            )
             .await;
-        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{email}: {}", resp.body);
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{email}: {}",
+            resp.body
+        );
         let resp = anon
-            .submit("/users/log_in", "/users/log_in", &[("email", email), ("password", PASSWORD)])
+            .submit(
+                "/users/log_in",
+                "/users/log_in",
+                &[("email", email), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{email}");
         let resp = anon
-            .submit("/users/reset_password", "/users/reset_password", &[("email", email)])
+            .submit(
+                "/users/reset_password",
+                "/users/reset_password",
+                &[("email", email)],
+            )
             .await;
-        assert!(resp.status.is_client_error() || resp.status == StatusCode::SEE_OTHER, "{email}");
+        assert!(
+            resp.status.is_client_error() || resp.status == StatusCode::SEE_OTHER,
+            "{email}"
+        );
     }
     assert_eq!(app.count("users").await, before_users);
 
     // A quote is valid in an address, and stored as typed.
     let email = "o'brien+x%y@example.com";
     let resp = anon
-        .submit("/users/register", "/users/register", &[("email", email), ("password", PASSWORD)])
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
         .await;
     resp.assert_redirect("/users/confirm");
     assert_eq!(app.count("users").await, before_users + 1);
@@ -283,8 +393,14 @@ async fn auth_posts_are_rate_limited_per_address() {
     let mut last = None;
     for _ in 0..11 {
         last = Some(
-            anon.post("/users/log_in", &[("email", "pat@example.com"), ("password", "guess guess guess")])
-                .await,
+            anon.post(
+                "/users/log_in",
+                &[
+                    ("email", "pat@example.com"),
+                    ("password", "guess guess guess"),
+                ],
+            )
+            .await,
         );
     }
     let last = last.unwrap();
@@ -294,7 +410,14 @@ async fn auth_posts_are_rate_limited_per_address() {
     // Another address is not affected.
     let mut other = app.browser();
     let resp = other
-        .submit("/users/log_in", "/users/log_in", &[("email", "pat@example.com"), ("password", "guess guess guess")])
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[
+                ("email", "pat@example.com"),
+                ("password", "guess guess guess"),
+            ],
+        )
         .await;
     assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -15,7 +15,9 @@ async fn sql_store_keeps_every_contract() {
         // connections racing on one database).
         let path = dir_path.join(format!("{}.sqlite3", uuid::Uuid::now_v7()));
         async move {
-            host_app::connect(&format!("sqlite://{}", path.display())).await.unwrap()
+            host_app::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap()
         }
     })
     .await;

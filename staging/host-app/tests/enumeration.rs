@@ -16,7 +16,12 @@ fn assert_same(a: &Resp, b: &Resp) {
     assert_eq!(a.body, b.body);
 }
 
-async fn both(browser: &mut Browser, page: &str, action: &str, fields: impl Fn(&str) -> Vec<(&'static str, String)>) -> (Resp, Resp) {
+async fn both(
+    browser: &mut Browser,
+    page: &str,
+    action: &str,
+    fields: impl Fn(&str) -> Vec<(&'static str, String)>,
+) -> (Resp, Resp) {
     browser.get(page).await;
     let mut answers = Vec::new();
     for email in [TAKEN, UNKNOWN] {
@@ -34,9 +39,17 @@ async fn registration_answers_alike_and_mails_the_owner_instead() {
     let app = TestApp::start().await;
     app.confirmed_user(TAKEN).await;
     let mut stranger = app.browser();
-    let (taken, unknown) = both(&mut stranger, "/users/register", "/users/register", |email| {
-        vec![("email", email.to_owned()), ("password", "another fine passphrase".to_owned())]
-    })
+    let (taken, unknown) = both(
+        &mut stranger,
+        "/users/register",
+        "/users/register",
+        |email| {
+            vec![
+                ("email", email.to_owned()),
+                ("password", "another fine passphrase".to_owned()),
+            ]
+        },
+    )
     .await;
     assert_eq!(taken.status, StatusCode::SEE_OTHER);
     assert_same(&taken, &unknown);
@@ -44,9 +57,17 @@ async fn registration_answers_alike_and_mails_the_owner_instead() {
     app.mail(UNKNOWN, "confirm").await;
 
     // Even a weak password is refused the same way for both.
-    let (taken, unknown) = both(&mut stranger, "/users/register", "/users/register", |email| {
-        vec![("email", email.to_owned()), ("password", "short".to_owned())]
-    })
+    let (taken, unknown) = both(
+        &mut stranger,
+        "/users/register",
+        "/users/register",
+        |email| {
+            vec![
+                ("email", email.to_owned()),
+                ("password", "short".to_owned()),
+            ]
+        },
+    )
     .await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -61,25 +82,34 @@ async fn password_reset_magic_link_and_resend_answer_alike() {
     app.confirmed_user(TAKEN).await;
     let mut stranger = app.browser();
 
-    let (taken, unknown) = both(&mut stranger, "/users/reset_password", "/users/reset_password", |email| {
-        vec![("email", email.to_owned())]
-    })
+    let (taken, unknown) = both(
+        &mut stranger,
+        "/users/reset_password",
+        "/users/reset_password",
+        |email| vec![("email", email.to_owned())],
+    )
     .await;
     assert_eq!(taken.status, StatusCode::SEE_OTHER);
     assert_same(&taken, &unknown);
     app.mail(TAKEN, "reset_password").await;
 
-    let (taken, unknown) = both(&mut stranger, "/users/log_in", "/users/log_in/magic", |email| {
-        vec![("email", email.to_owned())]
-    })
+    let (taken, unknown) = both(
+        &mut stranger,
+        "/users/log_in",
+        "/users/log_in/magic",
+        |email| vec![("email", email.to_owned())],
+    )
     .await;
     assert_eq!(taken.status, StatusCode::SEE_OTHER);
     assert_same(&taken, &unknown);
     app.mail(TAKEN, "magic_link").await;
 
-    let (taken, unknown) = both(&mut stranger, "/users/confirm", "/users/confirm/resend", |email| {
-        vec![("email", email.to_owned())]
-    })
+    let (taken, unknown) = both(
+        &mut stranger,
+        "/users/confirm",
+        "/users/confirm/resend",
+        |email| vec![("email", email.to_owned())],
+    )
     .await;
     assert_eq!(taken.status, StatusCode::SEE_OTHER);
     assert_same(&taken, &unknown);
@@ -108,7 +138,10 @@ async fn a_locked_account_answers_like_a_wrong_password() {
     attacker.get("/users/log_in").await;
     for _ in 0..5 {
         let resp = attacker
-            .post("/users/log_in", &[("email", TAKEN), ("password", "wrong password guess")])
+            .post(
+                "/users/log_in",
+                &[("email", TAKEN), ("password", "wrong password guess")],
+            )
             .await;
         assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
@@ -121,15 +154,24 @@ async fn a_locked_account_answers_like_a_wrong_password() {
         .post("/users/log_in", &[("email", TAKEN), ("password", PASSWORD)])
         .await;
     let wrong = probe
-        .post("/users/log_in", &[("email", TAKEN), ("password", "wrong password guess")])
+        .post(
+            "/users/log_in",
+            &[("email", TAKEN), ("password", "wrong password guess")],
+        )
         .await;
     let unknown = probe
-        .post("/users/log_in", &[("email", UNKNOWN), ("password", PASSWORD)])
+        .post(
+            "/users/log_in",
+            &[("email", UNKNOWN), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(right.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_same(&right, &wrong);
     assert_eq!(right.status, unknown.status);
-    assert_eq!(right.body.replace(TAKEN, "EMAIL"), unknown.body.replace(UNKNOWN, "EMAIL"));
+    assert_eq!(
+        right.body.replace(TAKEN, "EMAIL"),
+        unknown.body.replace(UNKNOWN, "EMAIL")
+    );
     assert!(right.body.contains("Invalid email or password"));
     assert!(probe.session_cookie().is_none());
 }

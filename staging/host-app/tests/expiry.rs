@@ -23,7 +23,11 @@ async fn expired_links_are_refused() {
     let email = "quinn@example.com";
     let mut quinn = app.browser();
     quinn
-        .submit("/users/register", "/users/register", &[("email", email), ("password", PASSWORD)])
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
         .await
         .assert_redirect("/users/confirm");
     let confirm = link_in(&app.mail(email, "confirm").await, "/users/confirm/");
@@ -33,10 +37,17 @@ async fn expired_links_are_refused() {
         .assert_redirect("/users/log_in");
     let magic = link_in(&app.mail(email, "magic_link").await, "/users/log_in/");
     quinn
-        .submit("/users/reset_password", "/users/reset_password", &[("email", email)])
+        .submit(
+            "/users/reset_password",
+            "/users/reset_password",
+            &[("email", email)],
+        )
         .await
         .assert_redirect("/users/log_in");
-    let reset = link_in(&app.mail(email, "reset_password").await, "/users/reset_password/");
+    let reset = link_in(
+        &app.mail(email, "reset_password").await,
+        "/users/reset_password/",
+    );
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
@@ -44,12 +55,26 @@ async fn expired_links_are_refused() {
     for link in [&confirm, &magic, &reset] {
         quinn.get(link).await;
         let resp = quinn
-            .post(link, &[("password", "brand new passphrase"), ("password_confirmation", "brand new passphrase")])
+            .post(
+                link,
+                &[
+                    ("password", "brand new passphrase"),
+                    ("password_confirmation", "brand new passphrase"),
+                ],
+            )
             .await;
-        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{link}: {}", resp.body);
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{link}: {}",
+            resp.body
+        );
         assert!(resp.body.contains("invalid or it has expired"), "{link}");
     }
-    assert_eq!(quinn.get(&reset).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        quinn.get(&reset).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert!(quinn.session_cookie().is_none());
     assert_eq!(app.counts().await, before);
 }

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use minijinja::value::Value;
 use sigra_core::mail::{Mailbox, OutgoingMail, StoredMail};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 
@@ -58,7 +58,11 @@ fn stored_mail(row: &SqliteRow) -> Result<StoredMail, sqlx::Error> {
 impl Mailbox for SqlMailbox {
     type Error = sqlx::Error;
 
-    async fn deliver(&self, mail: &OutgoingMail, sent_at: OffsetDateTime) -> Result<String, Self::Error> {
+    async fn deliver(
+        &self,
+        mail: &OutgoingMail,
+        sent_at: OffsetDateTime,
+    ) -> Result<String, Self::Error> {
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO dev_mailbox (id, kind, to_address, subject, text_body, html_body, sent_at)
@@ -132,16 +136,23 @@ pub async fn show(State(state): State<AppState>, page: Page, Path(id): Path<Stri
         return not_found(&page);
     };
     match mailbox.get(&id).await {
-        Ok(Some(mail)) => {
-            render("dev/mail.html", context! { mail => mail_context(mail), ..page.context() }).into_response()
-        }
+        Ok(Some(mail)) => render(
+            "dev/mail.html",
+            context! { mail => mail_context(mail), ..page.context() },
+        )
+        .into_response(),
         Ok(None) => not_found(&page),
         Err(err) => database_error(&page, &err),
     }
 }
 
 fn not_found(page: &Page) -> Response {
-    error_page(page, StatusCode::NOT_FOUND, "Mail not found", "There is no such mail in the dev mailbox.")
+    error_page(
+        page,
+        StatusCode::NOT_FOUND,
+        "Mail not found",
+        "There is no such mail in the dev mailbox.",
+    )
 }
 
 fn database_error(page: &Page, err: &sqlx::Error) -> Response {

@@ -5,19 +5,21 @@ pub mod dev_mailbox;
 pub mod mail;
 pub mod templates;
 
+use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use minijinja::context;
 use serde::de::DeserializeOwned;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::AppState;
-use self::auth::{confirmation, login, magic_link, registration, reset_password, sessions, settings, sudo};
+use self::auth::{
+    confirmation, login, magic_link, registration, reset_password, sessions, settings, sudo,
+};
 use self::templates::{Page, render};
+use crate::AppState;
 
 /// The largest request body accepted (forms are small; this bounds what a request can cost).
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -38,9 +40,15 @@ pub fn router(state: AppState) -> Router {
         .route("/users/log_in/{token}", post(magic_link::log_in))
         .route("/users/confirm", post(confirmation::confirm_with_code))
         .route("/users/confirm/resend", post(confirmation::resend))
-        .route("/users/confirm/{token}", post(confirmation::confirm_with_link))
+        .route(
+            "/users/confirm/{token}",
+            post(confirmation::confirm_with_link),
+        )
         .route("/users/reset_password", post(reset_password::create))
-        .route("/users/reset_password/{token}", post(reset_password::update))
+        .route(
+            "/users/reset_password/{token}",
+            post(reset_password::update),
+        )
         .route("/users/sudo", post(sudo::create))
         .route_layer(sigra_core::web::rate_limit_layer(accounts.clone()));
 
@@ -64,7 +72,10 @@ pub fn router(state: AppState) -> Router {
             get(settings::show_confirm_email).post(settings::confirm_email),
         )
         .route("/users/sessions", get(sessions::index))
-        .route("/users/sessions/revoke_others", post(sessions::revoke_others))
+        .route(
+            "/users/sessions/revoke_others",
+            post(sessions::revoke_others),
+        )
         .route("/users/sessions/{id}/revoke", post(sessions::revoke))
         .merge(rate_limited);
 
@@ -196,5 +207,4 @@ mod tests {
         assert_eq!(format_time(at), "2023-11-14 22:13 UTC");
         assert_eq!(iso_time(at), "2023-11-14T22:13:20Z");
     }
-
 }

@@ -21,35 +21,122 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("error.html", include_str!("../../templates/error.html")),
-    ("auth/_fields.html", include_str!("../../templates/auth/_fields.html")),
-    ("auth/register.html", include_str!("../../templates/auth/register.html")),
-    ("auth/log_in.html", include_str!("../../templates/auth/log_in.html")),
-    ("auth/magic_link.html", include_str!("../../templates/auth/magic_link.html")),
-    ("auth/confirm.html", include_str!("../../templates/auth/confirm.html")),
-    ("auth/confirm_link.html", include_str!("../../templates/auth/confirm_link.html")),
-    ("auth/reset_password_request.html", include_str!("../../templates/auth/reset_password_request.html")),
-    ("auth/reset_password.html", include_str!("../../templates/auth/reset_password.html")),
-    ("auth/sudo.html", include_str!("../../templates/auth/sudo.html")),
-    ("auth/settings.html", include_str!("../../templates/auth/settings.html")),
-    ("auth/confirm_email_change.html", include_str!("../../templates/auth/confirm_email_change.html")),
-    ("auth/sessions.html", include_str!("../../templates/auth/sessions.html")),
-    ("dev/mailbox.html", include_str!("../../templates/dev/mailbox.html")),
-    ("dev/mail.html", include_str!("../../templates/dev/mail.html")),
-    ("mail/_layout.html", include_str!("../../templates/mail/_layout.html")),
-    ("mail/confirm.txt", include_str!("../../templates/mail/confirm.txt")),
-    ("mail/confirm.html", include_str!("../../templates/mail/confirm.html")),
-    ("mail/account_exists.txt", include_str!("../../templates/mail/account_exists.txt")),
-    ("mail/account_exists.html", include_str!("../../templates/mail/account_exists.html")),
-    ("mail/magic_link.txt", include_str!("../../templates/mail/magic_link.txt")),
-    ("mail/magic_link.html", include_str!("../../templates/mail/magic_link.html")),
-    ("mail/reset_password.txt", include_str!("../../templates/mail/reset_password.txt")),
-    ("mail/reset_password.html", include_str!("../../templates/mail/reset_password.html")),
-    ("mail/change_email.txt", include_str!("../../templates/mail/change_email.txt")),
-    ("mail/change_email.html", include_str!("../../templates/mail/change_email.html")),
-    ("mail/password_changed.txt", include_str!("../../templates/mail/password_changed.txt")),
-    ("mail/password_changed.html", include_str!("../../templates/mail/password_changed.html")),
-    ("mail/lockout_notice.txt", include_str!("../../templates/mail/lockout_notice.txt")),
-    ("mail/lockout_notice.html", include_str!("../../templates/mail/lockout_notice.html")),
+    (
+        "auth/_fields.html",
+        include_str!("../../templates/auth/_fields.html"),
+    ),
+    (
+        "auth/register.html",
+        include_str!("../../templates/auth/register.html"),
+    ),
+    (
+        "auth/log_in.html",
+        include_str!("../../templates/auth/log_in.html"),
+    ),
+    (
+        "auth/magic_link.html",
+        include_str!("../../templates/auth/magic_link.html"),
+    ),
+    (
+        "auth/confirm.html",
+        include_str!("../../templates/auth/confirm.html"),
+    ),
+    (
+        "auth/confirm_link.html",
+        include_str!("../../templates/auth/confirm_link.html"),
+    ),
+    (
+        "auth/reset_password_request.html",
+        include_str!("../../templates/auth/reset_password_request.html"),
+    ),
+    (
+        "auth/reset_password.html",
+        include_str!("../../templates/auth/reset_password.html"),
+    ),
+    (
+        "auth/sudo.html",
+        include_str!("../../templates/auth/sudo.html"),
+    ),
+    (
+        "auth/settings.html",
+        include_str!("../../templates/auth/settings.html"),
+    ),
+    (
+        "auth/confirm_email_change.html",
+        include_str!("../../templates/auth/confirm_email_change.html"),
+    ),
+    (
+        "auth/sessions.html",
+        include_str!("../../templates/auth/sessions.html"),
+    ),
+    (
+        "dev/mailbox.html",
+        include_str!("../../templates/dev/mailbox.html"),
+    ),
+    (
+        "dev/mail.html",
+        include_str!("../../templates/dev/mail.html"),
+    ),
+    (
+        "mail/_layout.html",
+        include_str!("../../templates/mail/_layout.html"),
+    ),
+    (
+        "mail/confirm.txt",
+        include_str!("../../templates/mail/confirm.txt"),
+    ),
+    (
+        "mail/confirm.html",
+        include_str!("../../templates/mail/confirm.html"),
+    ),
+    (
+        "mail/account_exists.txt",
+        include_str!("../../templates/mail/account_exists.txt"),
+    ),
+    (
+        "mail/account_exists.html",
+        include_str!("../../templates/mail/account_exists.html"),
+    ),
+    (
+        "mail/magic_link.txt",
+        include_str!("../../templates/mail/magic_link.txt"),
+    ),
+    (
+        "mail/magic_link.html",
+        include_str!("../../templates/mail/magic_link.html"),
+    ),
+    (
+        "mail/reset_password.txt",
+        include_str!("../../templates/mail/reset_password.txt"),
+    ),
+    (
+        "mail/reset_password.html",
+        include_str!("../../templates/mail/reset_password.html"),
+    ),
+    (
+        "mail/change_email.txt",
+        include_str!("../../templates/mail/change_email.txt"),
+    ),
+    (
+        "mail/change_email.html",
+        include_str!("../../templates/mail/change_email.html"),
+    ),
+    (
+        "mail/password_changed.txt",
+        include_str!("../../templates/mail/password_changed.txt"),
+    ),
+    (
+        "mail/password_changed.html",
+        include_str!("../../templates/mail/password_changed.html"),
+    ),
+    (
+        "mail/lockout_notice.txt",
+        include_str!("../../templates/mail/lockout_notice.txt"),
+    ),
+    (
+        "mail/lockout_notice.html",
+        include_str!("../../templates/mail/lockout_notice.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

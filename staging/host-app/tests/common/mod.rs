@@ -45,12 +45,18 @@ impl TestApp {
 
     /// Starts the app in dev mode (plain-HTTP cookies, dev mailbox) with `change` applied to
     /// the default configuration.
-    pub async fn with_config(change: impl FnOnce(SigraConfigBuilder) -> SigraConfigBuilder) -> Self {
+    pub async fn with_config(
+        change: impl FnOnce(SigraConfigBuilder) -> SigraConfigBuilder,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database_url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
-        let config = change(SigraConfig::builder().dev_mode(true).cookie(|c| c.secure = false))
-            .build()
-            .unwrap();
+        let config = change(
+            SigraConfig::builder()
+                .dev_mode(true)
+                .cookie(|c| c.secure = false),
+        )
+        .build()
+        .unwrap();
         let settings = host_app::Settings {
             database_url: database_url.clone(),
             app_url: APP_URL.to_owned(),
@@ -59,9 +65,16 @@ impl TestApp {
             password_hasher: Some(weak_hasher()),
         };
         let state = host_app::build_state(settings).await.unwrap();
-        assert!(state.dev_mailbox.is_some(), "tests read mail from the dev mailbox");
+        assert!(
+            state.dev_mailbox.is_some(),
+            "tests read mail from the dev mailbox"
+        );
         let router = host_app::app(state);
-        let pool = host_app::connect(&database_url).await.unwrap().pool().clone();
+        let pool = host_app::connect(&database_url)
+            .await
+            .unwrap()
+            .pool()
+            .clone();
         Self {
             router,
             pool,
@@ -79,7 +92,8 @@ impl TestApp {
             jar: BTreeMap::new(),
             csrf: None,
             ip: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n)),
-            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".to_owned(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+                .to_owned(),
         }
     }
 
@@ -135,13 +149,21 @@ impl TestApp {
     pub async fn confirmed_user(&self, email: &str) -> Browser {
         let mut browser = self.browser();
         let resp = browser
-            .submit("/users/register", "/users/register", &[("email", email), ("password", PASSWORD)])
+            .submit(
+                "/users/register",
+                "/users/register",
+                &[("email", email), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
         let mail = self.mail(email, "confirm").await;
         let code = code_in(&mail);
         let resp = browser
-            .submit("/users/confirm", "/users/confirm", &[("email", email), ("code", &code)])
+            .submit(
+                "/users/confirm",
+                "/users/confirm",
+                &[("email", email), ("code", &code)],
+            )
             .await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
         browser
@@ -178,7 +200,9 @@ pub struct Resp {
 
 impl Resp {
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
     }
 
     #[track_caller]
@@ -223,7 +247,12 @@ impl Browser {
     /// Opens `page`, then submits a form to `action` with the page's CSRF token.
     pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
         let resp = self.get(page).await;
-        assert!(resp.status.is_success(), "GET {page}: {} {}", resp.status, resp.body);
+        assert!(
+            resp.status.is_success(),
+            "GET {page}: {} {}",
+            resp.status,
+            resp.body
+        );
         self.post(action, fields).await
     }
 
@@ -319,7 +348,9 @@ fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

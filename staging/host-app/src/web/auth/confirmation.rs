@@ -48,7 +48,10 @@ pub async fn confirm_with_code(
     page: Page,
     HtmlForm(form): HtmlForm<CodeForm>,
 ) -> Response {
-    match accounts.confirm_with_code(&form.email, &form.code, &meta).await {
+    match accounts
+        .confirm_with_code(&form.email, &form.code, &meta)
+        .await
+    {
         Ok(logged_in) => (
             session_cookie(&accounts, &logged_in),
             Flash::info("Your email address is confirmed. Welcome!"),

@@ -7,13 +7,15 @@ use minijinja::context;
 use serde::Deserialize;
 use sigra_core::auth::{AuthError, LoginAttempt};
 use sigra_core::password::Password;
-use sigra_core::web::{ClientMeta, Flash, clear_session_cookie, safe_return_to, session_cookie, session_cookie_value};
+use sigra_core::web::{
+    ClientMeta, Flash, clear_session_cookie, safe_return_to, session_cookie, session_cookie_value,
+};
 
 use super::{errors_for, field_error, refused};
 use crate::accounts::Accounts;
+use crate::web::HtmlForm;
 use crate::web::mail::AuthMailer;
 use crate::web::templates::{Page, render};
-use crate::web::HtmlForm;
 
 /// Where to go after logging in (`?return_to=/path`, set by pages that need a login).
 #[derive(Deserialize)]
@@ -72,7 +74,10 @@ pub async fn create(
             },
         )
     };
-    match accounts.log_in(&form.email, &password, remember_me, &meta).await {
+    match accounts
+        .log_in(&form.email, &password, remember_me, &meta)
+        .await
+    {
         Ok(LoginAttempt::Success(logged_in)) => (
             session_cookie(&accounts, &logged_in),
             Redirect::to(&return_to),
@@ -92,7 +97,10 @@ pub async fn create(
             &AuthError::InvalidCredentials,
             rerender(field_error("form", "Invalid email or password.")),
         ),
-        Err(err) => refused(&err, rerender(errors_for(&err, &[("email", "form"), ("password", "form")]))),
+        Err(err) => refused(
+            &err,
+            rerender(errors_for(&err, &[("email", "form"), ("password", "form")])),
+        ),
     }
 }
 

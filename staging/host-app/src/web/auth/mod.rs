@@ -119,14 +119,20 @@ mod tests {
 
     #[test]
     fn errors_read_as_sentences() {
-        assert_eq!(sentence(&AuthError::InvalidEmail), "Enter a valid email address.");
+        assert_eq!(
+            sentence(&AuthError::InvalidEmail),
+            "Enter a valid email address."
+        );
         assert_eq!(
             status_for(&AuthError::TooManyAttempts {
                 retry_after: std::time::Duration::from_secs(60)
             }),
             StatusCode::TOO_MANY_REQUESTS
         );
-        assert_eq!(status_for(&AuthError::InvalidCode), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            status_for(&AuthError::InvalidCode),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
         assert_eq!(
             status_for(&AuthError::Internal("x".into())),
             StatusCode::INTERNAL_SERVER_ERROR

@@ -116,12 +116,12 @@ pub async fn update(
     let min_password_chars = min_password_chars(&accounts);
     if form.password != form.password_confirmation {
         return unprocessable(render(
-                "auth/reset_password.html",
-                context! {
-                    min_password_chars,
-                    errors => field_error("password_confirmation", "The two passwords do not match."),
-                    ..page.context(),
-                },
+            "auth/reset_password.html",
+            context! {
+                min_password_chars,
+                errors => field_error("password_confirmation", "The two passwords do not match."),
+                ..page.context(),
+            },
         ));
     }
     let password = Password::from(form.password);

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use sigra_core::store::{Id, SessionKind};
-use uuid::Uuid;
 use sigra_core::web::{ClientMeta, Flash, RequireUser};
+use uuid::Uuid;
 
 use super::server_error;
 use crate::accounts::Accounts;
@@ -40,7 +40,11 @@ pub async fn index(
             }
         })
         .collect();
-    render("auth/sessions.html", context! { sessions, ..page.context() }).into_response()
+    render(
+        "auth/sessions.html",
+        context! { sessions, ..page.context() },
+    )
+    .into_response()
 }
 
 /// POST /users/sessions/{id}/revoke
@@ -53,10 +57,19 @@ pub async fn revoke(
 ) -> Response {
     // This app's tables are keyed by UUID; anything else is not one of its sessions.
     let Ok(id) = id.parse::<Uuid>().map(Id::from) else {
-        return error_page(&page, StatusCode::NOT_FOUND, "Session not found", "That session does not exist.");
+        return error_page(
+            &page,
+            StatusCode::NOT_FOUND,
+            "Session not found",
+            "That session does not exist.",
+        );
     };
     match accounts.revoke_session(&auth, &id, &meta).await {
-        Ok(true) => (Flash::info("That session is logged out."), Redirect::to("/users/sessions")).into_response(),
+        Ok(true) => (
+            Flash::info("That session is logged out."),
+            Redirect::to("/users/sessions"),
+        )
+            .into_response(),
         // Already gone, or not one of this user's sessions: nothing to revoke.
         Ok(false) => (
             Flash::error("That session was already logged out."),

@@ -36,14 +36,22 @@ pub struct PasswordForm {
     password_confirmation: String,
 }
 
-fn settings_page(accounts: &Accounts, auth: &Authenticated, page: &Page, extra: Value) -> axum::response::Html<String> {
+fn settings_page(
+    accounts: &Accounts,
+    auth: &Authenticated,
+    page: &Page,
+    extra: Value,
+) -> axum::response::Html<String> {
     let settings = context! {
         in_sudo => accounts.in_sudo(auth),
         min_password_chars => min_password_chars(accounts),
         password_changed => auth.user.password_changed_at.map(format_time),
     };
     // Later maps win: the form's own values over the page's.
-    render("auth/settings.html", merge_maps([page.context(), settings, extra]))
+    render(
+        "auth/settings.html",
+        merge_maps([page.context(), settings, extra]),
+    )
 }
 
 /// Sends people who are not in sudo mode (any more) to confirm their password.
@@ -73,7 +81,10 @@ pub async fn update_email(
     page: Page,
     HtmlForm(form): HtmlForm<EmailForm>,
 ) -> Response {
-    match accounts.request_email_change(&auth, &form.email, &meta).await {
+    match accounts
+        .request_email_change(&auth, &form.email, &meta)
+        .await
+    {
         Ok(mail) => {
             let message = format!(
                 "We sent a link to {}. Your email address changes when you open it.",

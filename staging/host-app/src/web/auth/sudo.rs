@@ -10,8 +10,8 @@ use sigra_core::web::{ClientMeta, Flash, RequireUser, safe_return_to, session_co
 
 use super::{errors_for, field_error, refused};
 use crate::accounts::Accounts;
-use crate::web::templates::{Page, render};
 use crate::web::HtmlForm;
+use crate::web::templates::{Page, render};
 
 /// Where to go once confirmed (`?return_to=/users/settings`).
 #[derive(Deserialize)]
@@ -30,7 +30,12 @@ pub struct SudoForm {
 }
 
 fn sudo_minutes(accounts: &Accounts) -> u64 {
-    accounts.config().session().sudo_window.as_secs().div_ceil(60)
+    accounts
+        .config()
+        .session()
+        .sudo_window
+        .as_secs()
+        .div_ceil(60)
 }
 
 /// GET /users/sudo
@@ -56,7 +61,9 @@ pub async fn create(
     page: Page,
     HtmlForm(form): HtmlForm<SudoForm>,
 ) -> Response {
-    let return_to = safe_return_to(&form.return_to).unwrap_or("/users/settings").to_owned();
+    let return_to = safe_return_to(&form.return_to)
+        .unwrap_or("/users/settings")
+        .to_owned();
     let password = Password::from(form.password);
     match accounts.enter_sudo(&auth, &password, &meta).await {
         Ok(logged_in) => (
@@ -67,7 +74,9 @@ pub async fn create(
             .into_response(),
         Err(err) => {
             let errors = match err {
-                AuthError::InvalidCredentials => field_error("password", "That password is not right."),
+                AuthError::InvalidCredentials => {
+                    field_error("password", "That password is not right.")
+                }
                 _ => errors_for(&err, &[]),
             };
             refused(
