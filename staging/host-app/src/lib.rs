@@ -70,14 +70,6 @@ pub enum StartupError {
     /// Sigra could not be built from the settings.
     #[error("accounts: {0}")]
     Accounts(#[from] sigra_core::auth::AuthError),
-    /// An environment variable is not valid.
-    #[error("{var}: {reason}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
 }
 
 impl Settings {

@@ -421,3 +421,33 @@ async fn auth_posts_are_rate_limited_per_address() {
         .await;
     assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn confirmation_codes_allow_five_tries() {
+    let app = app().await;
+    let email = "ray@example.com";
+    let mut ray = app.browser();
+    ray.submit(
+        "/users/register",
+        "/users/register",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await
+    .assert_redirect("/users/confirm");
+    let code = common::code_in(&app.mail(email, "confirm").await);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let resp = ray
+            .post("/users/confirm", &[("email", email), ("code", wrong)])
+            .await;
+        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(resp.body.contains(r#"id="code-error""#), "{}", resp.body);
+    }
+    let resp = ray
+        .post("/users/confirm", &[("email", email), ("code", &code)])
+        .await;
+    assert_eq!(resp.status, StatusCode::TOO_MANY_REQUESTS, "{}", resp.body);
+    assert!(resp.headers.contains_key("retry-after"));
+    assert!(resp.body.contains("Too many attempts"));
+    assert!(ray.session_cookie().is_none());
+}

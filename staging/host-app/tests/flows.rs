@@ -531,3 +531,85 @@ async fn home_css_404_and_dev_mailbox() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn every_form_carries_the_csrf_token() {
+    let app = TestApp::start().await;
+    let mut anon = app.browser();
+    let mut pages = vec![
+        "/".to_owned(),
+        "/users/register".to_owned(),
+        "/users/log_in".to_owned(),
+        "/users/confirm".to_owned(),
+        "/users/reset_password".to_owned(),
+        "/users/log_in/some-token".to_owned(),
+        "/users/confirm/some-token".to_owned(),
+    ];
+    for path in &pages {
+        let page = anon.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            page.body.matches("<form").count(),
+            page.body.matches(r#"name="_csrf""#).count(),
+            "{path}"
+        );
+        assert_eq!(
+            page.body.matches("<label").count(),
+            page.body.matches("<input id=").count(),
+            "{path}: every field has a label"
+        );
+    }
+    let mut user = app.confirmed_user("uma@example.com").await;
+    user.submit(
+        "/users/sudo",
+        "/users/sudo",
+        &[("password", PASSWORD), ("return_to", "/users/settings")],
+    )
+    .await
+    .assert_redirect("/users/settings");
+    pages = vec![
+        "/".to_owned(),
+        "/users/settings".to_owned(),
+        "/users/sessions".to_owned(),
+        "/users/sudo".to_owned(),
+        "/users/settings/confirm_email/some-token".to_owned(),
+    ];
+    for path in &pages {
+        let page = user.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let forms = page.body.matches("<form").count();
+        assert!(forms >= 1, "{path}");
+        assert_eq!(
+            forms,
+            page.body.matches(r#"name="_csrf""#).count(),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mails_have_a_text_and_an_html_body_with_the_same_link() {
+    let app = TestApp::start().await;
+    let email = "vic@example.com";
+    let mut vic = app.browser();
+    vic.submit(
+        "/users/register",
+        "/users/register",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await;
+    let text = app.mail(email, "confirm").await;
+    let (subject, html): (String, String) = sqlx::query_as(
+        "SELECT subject, html_body FROM dev_mailbox WHERE to_address = ? AND kind = 'confirm'",
+    )
+    .bind(email)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(subject, "Confirm your host-app account");
+    let link = link_in(&text, "/users/confirm/");
+    let token = link.rsplit('/').next().unwrap();
+    assert!(html.contains(&format!("confirm&#x2f;{token}\"")), "{html}");
+    assert!(html.contains(&code_in(&text)));
+    assert!(html.contains("Hello vic@example.com"));
+}
