@@ -101,7 +101,8 @@ async fn postgres_store_keeps_every_contract() {
         }
     })
     .await;
-    if let Some(last) = previous.lock().unwrap().take() {
+    let last = previous.lock().unwrap().take();
+    if let Some(last) = last {
         let mut admin = PgConnection::connect(admin_url).await.unwrap();
         sqlx::query(&format!("DROP DATABASE IF EXISTS {last} WITH (FORCE)"))
             .execute(&mut admin)

@@ -94,8 +94,16 @@ where
     macro_rules! cases {
         ($($module:ident :: $case:ident),* $(,)?) => {
             $(
-                eprintln!("store conformance: {}::{} ...", stringify!($module), stringify!($case));
-                $module::$case(factory().await).await;
+                let name = concat!(stringify!($module), "::", stringify!($case));
+                eprintln!("store conformance: {name} ...");
+                let started = std::time::Instant::now();
+                let store = factory().await;
+                let made = started.elapsed();
+                $module::$case(store).await;
+                eprintln!(
+                    "store conformance: {name} ok (store made in {made:?}, case ran in {:?})",
+                    started.elapsed() - made
+                );
             )*
         };
     }
