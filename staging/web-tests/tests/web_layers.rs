@@ -21,10 +21,7 @@ async fn the_session_is_loaded_once_per_request() {
     let (reads, writes) = (app.counts.reads(), app.counts.writes());
     let response = browser.get("/both").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        body(response).await,
-        "once@example.com once@example.com"
-    );
+    assert_eq!(body(response).await, "once@example.com once@example.com");
     assert_eq!(app.counts.reads() - reads, 1, "one session lookup");
     assert_eq!(app.counts.writes() - writes, 0, "no write on the hot path");
 
@@ -104,7 +101,10 @@ async fn require_sudo_needs_a_fresh_authentication() {
 
     // Logged out: as RequireUser.
     let response = user.get("/danger").await;
-    assert_eq!(response.headers()[header::LOCATION], "/users/log_in?return_to=/danger");
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/users/log_in?return_to=/danger"
+    );
 
     // A fresh login starts in sudo mode.
     user.log_in("sudo@example.com").await;
@@ -119,7 +119,10 @@ async fn require_sudo_needs_a_fresh_authentication() {
         .unwrap();
     let response = user.get("/danger").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()[header::LOCATION], "/users/sudo?return_to=/danger");
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/users/sudo?return_to=/danger"
+    );
 
     let req = user
         .request("GET", "/danger")
@@ -140,7 +143,10 @@ async fn csrf_refuses_missing_wrong_and_cross_site_requests() {
     let app = db.instance().await;
     let mut browser = Browser::new(&app);
     let token = browser.csrf().await;
-    assert!(browser.cookie(CSRF).is_some(), "the layer set the CSRF cookie");
+    assert!(
+        browser.cookie(CSRF).is_some(),
+        "the layer set the CSRF cookie"
+    );
     let form = |b: &Browser, body: String| {
         b.request("POST", "/echo")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -153,7 +159,10 @@ async fn csrf_refuses_missing_wrong_and_cross_site_requests() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // Wrong token.
     let response = browser
-        .send(form(&browser, "a=1&_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()))
+        .send(form(
+            &browser,
+            "a=1&_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        ))
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // Another browser's token.
@@ -211,7 +220,10 @@ async fn csrf_refuses_missing_wrong_and_cross_site_requests() {
     let mut user = Browser::new(&app);
     user.log_in("csrf@example.com").await;
     let reads = app.counts.reads();
-    assert_eq!(user.send(form(&user, "a=1".into())).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        user.send(form(&user, "a=1".into())).await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.counts.reads(), reads);
 }
 
@@ -282,7 +294,10 @@ async fn oversized_forms_get_413() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(big.clone()))
         .unwrap();
-    assert_eq!(browser.send(req).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        browser.send(req).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     let req = browser
         .request("POST", "/echo")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -311,7 +326,10 @@ async fn security_headers_are_present() {
             .unwrap()
             .starts_with("default-src 'self'")
     );
-    assert!(h.get(header::CACHE_CONTROL).is_none(), "anonymous pages may be cached");
+    assert!(
+        h.get(header::CACHE_CONTROL).is_none(),
+        "anonymous pages may be cached"
+    );
 
     // Refusals carry them too.
     let response = browser.get("/settings").await;
@@ -322,7 +340,10 @@ async fn security_headers_are_present() {
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
     // A handler's own Cache-Control wins.
     let response = browser.get("/cached").await;
-    assert_eq!(response.headers()[header::CACHE_CONTROL], "public, max-age=60");
+    assert_eq!(
+        response.headers()[header::CACHE_CONTROL],
+        "public, max-age=60"
+    );
 }
 
 #[tokio::test]
@@ -345,7 +366,10 @@ async fn flash_round_trip_and_tampering() {
 
     // A request that does not read the flash leaves it in place.
     browser.set_cookie(FLASH, &cookie);
-    assert_eq!(browser.get("/settings").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get("/settings").await.status(),
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(browser.cookie(FLASH), Some(cookie.as_str()));
 
     // Tampered: ignored and deleted.
@@ -383,7 +407,10 @@ async fn log_out_clears_the_cookie_and_the_session() {
     assert!(browser.cookie(SESSION).is_none());
     // The old cookie no longer works either.
     browser.set_cookie(SESSION, &session);
-    assert_eq!(browser.get("/settings").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get("/settings").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -393,7 +420,10 @@ async fn a_failing_store_never_logs_anyone_in_and_never_panics() {
     let mut browser = Browser::new(&app);
     browser.log_in("down@example.com").await;
     app.counts.set_failing(true);
-    assert!(browser.home().await["user"].is_null(), "CurrentUser reads nobody");
+    assert!(
+        browser.home().await["user"].is_null(),
+        "CurrentUser reads nobody"
+    );
     let response = browser.get("/settings").await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let response = browser.get("/api/me").await;
@@ -417,8 +447,15 @@ async fn garbage_input_gets_4xx_never_500() {
         let req = axum::http::Request::builder()
             .uri("/settings")
             .header(header::HOST, web_tests::HOST)
-            .header(header::COOKIE, axum::http::HeaderValue::from_bytes(cookie).unwrap())
-            .header(header::USER_AGENT, axum::http::HeaderValue::from_bytes(b"\xff\x00x").unwrap_or(axum::http::HeaderValue::from_static("x")))
+            .header(
+                header::COOKIE,
+                axum::http::HeaderValue::from_bytes(cookie).unwrap(),
+            )
+            .header(
+                header::USER_AGENT,
+                axum::http::HeaderValue::from_bytes(b"\xff\x00x")
+                    .unwrap_or(axum::http::HeaderValue::from_static("x")),
+            )
             .header("x-forwarded-for", "999.1.1.1, ::::, garbage")
             .body(Body::empty())
             .unwrap();
@@ -454,7 +491,10 @@ async fn garbage_input_gets_4xx_never_500() {
         .body(Body::from(body_bytes))
         .unwrap();
     let status = browser.send(req).await.status();
-    assert!(status.is_client_error() || status == StatusCode::UNAUTHORIZED, "{status}");
+    assert!(
+        status.is_client_error() || status == StatusCode::UNAUTHORIZED,
+        "{status}"
+    );
 }
 
 #[tokio::test]

@@ -108,7 +108,10 @@ async fn two_app_instances_share_the_counters() {
     let ip = [203, 0, 113, 50];
     for i in 0..10 {
         let browser = if i % 2 == 0 { &mut on_a } else { &mut on_b };
-        assert_eq!(ping(browser, ip, false).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            ping(browser, ip, false).await.status(),
+            StatusCode::NO_CONTENT
+        );
     }
     assert_eq!(
         ping(&mut on_a, ip, false).await.status(),

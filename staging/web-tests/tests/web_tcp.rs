@@ -47,7 +47,11 @@ async fn client_ip_and_limits_over_a_real_socket() {
 
     // Get a CSRF cookie and token over the wire.
     let response = client
-        .request(Request::get(format!("{base}/")).body(Full::default()).unwrap())
+        .request(
+            Request::get(format!("{base}/"))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let set_cookie = response.headers()[header::SET_COOKIE]
@@ -57,8 +61,7 @@ async fn client_ip_and_limits_over_a_real_socket() {
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     assert!(cookie.starts_with("__Host-sigra_csrf="));
     let page: serde_json::Value =
-        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes())
-            .unwrap();
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
     let token = page["csrf"].as_str().unwrap().to_owned();
 
     // The limiter counts 127.0.0.1: 10 allowed, then 429.
