@@ -5,13 +5,13 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use sigra_core::auth::{AuthError, LoginAttempt};
+use sigra_core::auth::LoginAttempt;
 use sigra_core::password::Password;
 use sigra_core::web::{
     ClientMeta, Flash, clear_session_cookie, safe_return_to, session_cookie, session_cookie_value,
 };
 
-use super::{errors_for, field_error, refused};
+use super::{errors_for, field_error, refused, unprocessable};
 use crate::accounts::Accounts;
 use crate::web::HtmlForm;
 use crate::web::mail::AuthMailer;
@@ -83,20 +83,16 @@ pub async fn create(
             Redirect::to(&return_to),
         )
             .into_response(),
-        Ok(LoginAttempt::Failed { notice }) => {
-            if let Some(notice) = notice {
+        Ok(attempt) => {
+            // An unknown email, a wrong password, a locked account: one answer for all.
+            if let LoginAttempt::Failed {
+                notice: Some(notice),
+            } = attempt
+            {
                 mailer.send_later(notice);
             }
-            let err = AuthError::InvalidCredentials;
-            refused(
-                &err,
-                rerender(field_error("form", "Invalid email or password.")),
-            )
+            unprocessable(rerender(field_error("form", "Invalid email or password.")))
         }
-        Ok(_) => refused(
-            &AuthError::InvalidCredentials,
-            rerender(field_error("form", "Invalid email or password.")),
-        ),
         Err(err) => refused(
             &err,
             rerender(errors_for(&err, &[("email", "form"), ("password", "form")])),
