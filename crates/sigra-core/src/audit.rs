@@ -9,6 +9,7 @@
 //! |---|---|
 //! | `auth.register` | an account was created (failure: the email was taken; the owner is mailed) |
 //! | `auth.confirm` | an email address was confirmed (link or code); failure: wrong code |
+//! | `auth.confirm.resend` | a new confirmation mail was asked for |
 //! | `auth.login` | a password login (failure: wrong password, unknown email or locked) |
 //! | `auth.magic_link.request` / `auth.magic_link.login` | magic links |
 //! | `auth.password_reset.request` / `auth.password_reset.complete` | password reset |
@@ -34,6 +35,8 @@ pub enum AuditAction {
     Register,
     /// `auth.confirm`
     Confirm,
+    /// `auth.confirm.resend`
+    ConfirmationResend,
     /// `auth.login`
     Login,
     /// `auth.magic_link.request`
@@ -74,6 +77,7 @@ impl AuditAction {
         match self {
             Self::Register => "auth.register",
             Self::Confirm => "auth.confirm",
+            Self::ConfirmationResend => "auth.confirm.resend",
             Self::Login => "auth.login",
             Self::MagicLinkRequest => "auth.magic_link.request",
             Self::MagicLinkLogin => "auth.magic_link.login",

@@ -211,7 +211,9 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "reason": "invalid_password", "attempts": attempts }),
         );
         tx.insert_audit_event(&event).await?;
-        let notice = if attempts == threshold {
+        // `>=` so a threshold lowered below an existing count still locks; the notice goes
+        // out only when this failure is the one that locked an unlocked account.
+        let notice = if attempts >= threshold && user.locked_at.is_none() {
             tx.lock_user(&user.id, now).await?;
             let event = self.audit(
                 AuditAction::Lockout,

@@ -82,7 +82,9 @@ pub enum AuthError {
     SudoRequired,
     /// The account must confirm its email address before logging in (when the app blocks
     /// unconfirmed accounts).
-    #[error("confirm your email address first: we sent you a link")]
+    #[error(
+        "confirm your email address first: use the link or code we mailed you, or ask for a new one"
+    )]
     Unconfirmed,
     /// The new email address is the current one.
     #[error("the new email address is the same as the current one")]
@@ -299,31 +301,11 @@ pub struct LoggedIn {
     pub token: SessionToken,
 }
 
-/// How the app's tables are keyed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum IdKind {
-    /// sigra-core picks UUID v7 ids (`--binary-id`, the default).
-    #[default]
-    Uuid,
-    /// The database assigns 64-bit integer ids (`--no-binary-id`).
-    Int,
-}
-
-impl IdKind {
-    fn new_id(self) -> Option<Id> {
-        match self {
-            Self::Uuid => Some(Id::new_v7()),
-            Self::Int => None,
-        }
-    }
-}
-
 /// Builds a [`Sigra`].
 pub struct SigraBuilder<S> {
     store: S,
     secret: SecretKeyBase,
     config: SigraConfig,
-    ids: IdKind,
     clock: fn() -> OffsetDateTime,
     hasher: Option<PasswordHasher>,
 }
@@ -336,16 +318,6 @@ impl<S: Store> SigraBuilder<S> {
     /// ```
     pub fn config(mut self, config: SigraConfig) -> Self {
         self.config = config;
-        self
-    }
-
-    /// Whether sigra-core picks UUID v7 ids or the database assigns integers.
-    ///
-    /// ```ignore
-    /// let sigra = Sigra::builder(store, secret).ids(IdKind::Int).build()?;
-    /// ```
-    pub fn ids(mut self, ids: IdKind) -> Self {
-        self.ids = ids;
         self
     }
 
@@ -437,7 +409,6 @@ impl<S: Store> SigraBuilder<S> {
                 hasher,
                 policy,
                 keys,
-                ids: self.ids,
                 clock: self.clock,
             }),
         })
@@ -458,7 +429,6 @@ struct Inner<S> {
     hasher: PasswordHasher,
     policy: PasswordPolicy,
     keys: Keys,
-    ids: IdKind,
     clock: fn() -> OffsetDateTime,
 }
 
@@ -478,9 +448,7 @@ impl<S> Clone for Sigra<S> {
 
 impl<S> fmt::Debug for Sigra<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sigra")
-            .field("ids", &self.inner.ids)
-            .finish_non_exhaustive()
+        f.debug_struct("Sigra").finish_non_exhaustive()
     }
 }
 
@@ -496,7 +464,6 @@ impl<S: Store> Sigra<S> {
             store,
             secret,
             config: SigraConfig::default(),
-            ids: IdKind::default(),
             clock: OffsetDateTime::now_utc,
             hasher: None,
         }
@@ -614,7 +581,7 @@ impl<S: Store> Sigra<S> {
         let now = self.now();
         let token = SessionToken::generate()?;
         let mut new = NewSession::new(
-            self.inner.ids.new_id(),
+            self.inner.store.new_id(),
             user.id,
             token.0.digest(),
             kind,

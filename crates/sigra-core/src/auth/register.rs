@@ -42,7 +42,7 @@ impl<S: Store> Sigra<S> {
         if let Some(existing) = tx.user_by_email(&email).await? {
             return self.register_taken(tx, existing, meta).await;
         }
-        let new = NewUser::new(self.inner.ids.new_id(), email.clone(), Some(hash), now);
+        let new = NewUser::new(self.store().new_id(), email.clone(), Some(hash), now);
         let user = match tx.insert_user(&new).await {
             Ok(user) => user,
             Err(StoreError::Conflict { .. }) => {
@@ -175,20 +175,38 @@ impl<S: Store> Sigra<S> {
     pub async fn resend_confirmation(
         &self,
         email: &str,
-        _meta: &RequestMeta,
+        meta: &RequestMeta,
     ) -> Result<Option<AuthMail>, AuthError> {
         let email = normalize_email(email)?;
         let mut tx = self.store().begin().await?;
         let Some(user) = tx.user_by_email(&email).await? else {
             return Ok(None);
         };
-        if user.confirmed_at.is_some() || !self.mail_allowed(&mut tx, &user).await? {
-            tx.commit().await?;
-            return Ok(None);
-        }
-        let mail = self.issue_confirmation(&mut tx, &user).await?;
+        let (mail, reason) = if user.confirmed_at.is_some() {
+            (None, Some("already_confirmed"))
+        } else if !self.mail_allowed(&mut tx, &user).await? {
+            (None, Some("rate_limited"))
+        } else {
+            (Some(self.issue_confirmation(&mut tx, &user).await?), None)
+        };
+        let (outcome, metadata) = match reason {
+            None => (AuditOutcome::Success, serde_json::json!({ "resend": true })),
+            Some(reason) => (
+                AuditOutcome::Failure,
+                serde_json::json!({ "resend": true, "reason": reason }),
+            ),
+        };
+        let event = self.audit(
+            AuditAction::ConfirmationResend,
+            outcome,
+            meta,
+            None,
+            Some(user.id),
+            metadata,
+        );
+        tx.insert_audit_event(&event).await?;
         tx.commit().await?;
-        Ok(Some(mail))
+        Ok(mail)
     }
 
     /// Confirms the address with the link's token and logs the user in.

@@ -23,7 +23,8 @@ pub struct Authenticated {
 impl<S: Store> Sigra<S> {
     /// Loads the session for a cookie value: `None` for a malformed, unknown, expired or
     /// MFA-pending session. An expired session is deleted; `last_active_at` is written at
-    /// most every 5 minutes, so most requests cost one indexed read.
+    /// most every 5 minutes, so most requests cost two indexed reads (the session, then its
+    /// user) and no write.
     ///
     /// ```ignore
     /// if let Some(auth) = sigra.authenticate(cookie_value).await? { /* logged in */ }

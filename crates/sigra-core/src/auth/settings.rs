@@ -258,7 +258,21 @@ impl<S: Store> Sigra<S> {
         }
         match tx.set_email(&auth.user.id, &record.sent_to).await {
             Ok(()) => {}
-            Err(StoreError::Conflict { .. }) => return Err(AuthError::EmailTaken),
+            Err(StoreError::Conflict { .. }) => {
+                // The link is used up (a conflict leaves the transaction usable) and the
+                // refusal is recorded.
+                let event = self.audit(
+                    AuditAction::EmailChangeComplete,
+                    AuditOutcome::Failure,
+                    meta,
+                    Some(auth.user.id),
+                    Some(auth.user.id),
+                    serde_json::json!({ "reason": "email_taken" }),
+                );
+                tx.insert_audit_event(&event).await?;
+                tx.commit().await?;
+                return Err(AuthError::EmailTaken);
+            }
             Err(other) => return Err(other.into()),
         }
         tx.mark_confirmed(&auth.user.id, now).await?;
