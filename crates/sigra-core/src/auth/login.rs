@@ -189,6 +189,11 @@ impl<S: Store> Sigra<S> {
     }
 
     /// Counts a wrong password; locks the account when the count reaches the threshold.
+    ///
+    /// Decides on the row as it is now, read inside the write transaction, not on the copy
+    /// read before the password check: concurrent failures must see each other. (On a stale
+    /// copy, every request of a burst that started while an expired lock was still on the
+    /// row would reset the count to 1, so the burst would never lock the account again.)
     async fn record_failed_login(
         &self,
         user: &UserRecord,
@@ -197,6 +202,16 @@ impl<S: Store> Sigra<S> {
         let now = self.now();
         let threshold = self.config().lockout().threshold;
         let mut tx = self.store().begin().await?;
+        let Some(user) = tx.user_by_id(&user.id).await? else {
+            return Ok(None);
+        };
+        if self.lock_active(&user) {
+            // Locked by a concurrent failure since the password was checked.
+            drop(tx);
+            self.audit_login_failure(Some(&user), "locked", meta)
+                .await?;
+            return Ok(None);
+        }
         if user.locked_at.is_some() {
             // An expired lock: the count starts again.
             tx.clear_failed_logins(&user.id).await?;
@@ -211,9 +226,8 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "reason": "invalid_password", "attempts": attempts }),
         );
         tx.insert_audit_event(&event).await?;
-        // `>=` so a threshold lowered below an existing count still locks; the notice goes
-        // out only when this failure is the one that locked an unlocked account.
-        let notice = if attempts >= threshold && user.locked_at.is_none() {
+        // `>=`: a count left above a since-lowered threshold still locks.
+        let notice = if attempts >= threshold {
             tx.lock_user(&user.id, now).await?;
             let event = self.audit(
                 AuditAction::Lockout,

@@ -14,7 +14,8 @@ impl<S: Store> Sigra<S> {
     /// Enters sudo mode by re-entering the password. The session is replaced (new token,
     /// same kind) with one that is in sudo mode for 5 minutes.
     ///
-    /// Errors: [`AuthError::InvalidCredentials`].
+    /// Errors: [`AuthError::InvalidCredentials`], [`AuthError::SessionExpired`] (the session
+    /// was revoked meanwhile).
     ///
     /// ```ignore
     /// let logged_in = sigra.enter_sudo(&auth, &form.password.into(), &meta).await?;
@@ -67,7 +68,9 @@ impl<S: Store> Sigra<S> {
     }
 
     /// Replaces the current session with a new one in sudo mode, audited as `action`, and
-    /// commits `tx`.
+    /// commits `tx`. If the current session is gone (revoked or logged out since the request
+    /// loaded it), nothing is committed and the answer is [`AuthError::SessionExpired`]: a
+    /// revoked session never comes back as a fresh one.
     async fn rotate_session(
         &self,
         mut tx: S::Tx,
@@ -76,8 +79,12 @@ impl<S: Store> Sigra<S> {
         metadata: serde_json::Value,
         meta: &RequestMeta,
     ) -> Result<LoggedIn, AuthError> {
-        tx.delete_session_by_digest(&auth.session.token_digest)
-            .await?;
+        if !tx
+            .delete_session_by_digest(&auth.session.token_digest)
+            .await?
+        {
+            return Err(AuthError::SessionExpired);
+        }
         let event = self.audit(
             action,
             AuditOutcome::Success,
@@ -110,7 +117,8 @@ impl<S: Store> Sigra<S> {
     /// revoked, outstanding reset and magic links stop working, and the current session is
     /// replaced by a new one. Returns the new login and the notice to mail.
     ///
-    /// Errors: [`AuthError::SudoRequired`], [`AuthError::WeakPassword`].
+    /// Errors: [`AuthError::SudoRequired`], [`AuthError::WeakPassword`],
+    /// [`AuthError::SessionExpired`] (the session was revoked meanwhile; nothing changes).
     ///
     /// ```ignore
     /// let (logged_in, notice) = sigra.change_password(&auth, &form.password.into(), &meta).await?;
