@@ -521,7 +521,8 @@ async fn home_css_404_and_dev_mailbox() {
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.body.contains("ivy@example.com"));
     let id_start = list.body.find("/dev/mailbox/").unwrap() + "/dev/mailbox/".len();
-    let id = &list.body[id_start..id_start + 36];
+    let id_end = id_start + list.body[id_start..].find('"').unwrap();
+    let id = &list.body[id_start..id_end];
     let mail = browser.get(&format!("/dev/mailbox/{id}")).await;
     assert_eq!(mail.status, StatusCode::OK);
     assert!(mail.body.contains("Confirm your"));
