@@ -77,6 +77,26 @@ fn build_host_binary() -> PathBuf {
         ])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
+    // `cargo test` gives this process the test crate's CARGO_PKG_*, CARGO_MANIFEST_DIR...;
+    // build scripts (ring's) watch some of them, so passing them on would rebuild those
+    // crates here and again in the next `cargo test`.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref())
+        {
+            command.env_remove(key.as_ref());
+        }
+    }
     if release {
         command.arg("--release");
     }
@@ -144,7 +164,7 @@ impl HostApp {
                     command.env_remove(key.as_ref());
                 }
             }
-            let child = command
+            let mut child = command
                 .current_dir(&dir)
                 .env(
                     "DATABASE_URL",
@@ -160,62 +180,35 @@ impl HostApp {
                 .stderr(out)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-            let mut app = Self {
-                url,
-                child,
-                dir: dir.clone(),
-                log,
-                name: name.to_owned(),
-            };
-            match app.wait_until_ready() {
-                Ok(()) => return app,
-                Err(failure) => last_failure = failure,
-            }
-        }
-        panic!("the host app did not start: {last_failure}");
-    }
-
-    /// Waits for `GET /` to answer 200; `Err` (with the log) if the process exits or the
-    /// time runs out.
-    fn wait_until_ready(&mut self) -> Result<(), String> {
-        let started = Instant::now();
-        let addr = self.url.trim_start_matches("http://").to_owned();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(format!(
-                    "it exited ({status}); its log:\n{}",
-                    self.log_text()
-                ));
-            }
-            if started.elapsed() > STARTUP_TIMEOUT {
-                return Err(format!(
-                    "no answer on {} within {STARTUP_TIMEOUT:?}; its log:\n{}",
-                    self.url,
-                    self.log_text()
-                ));
-            }
-            if let Ok(mut stream) = TcpStream::connect(&addr) {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let _ = write!(stream, "GET / HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-                let mut status_line = String::new();
-                let _ = BufReader::new(stream).read_line(&mut status_line);
-                if status_line.starts_with("HTTP/1.1 200")
-                    || status_line.starts_with("HTTP/1.0 200")
-                {
-                    return Ok(());
+            match wait_until_ready(&mut child, &url, &log) {
+                Ok(()) => {
+                    return Self {
+                        url,
+                        child,
+                        dir,
+                        log,
+                        name: name.to_owned(),
+                    };
+                }
+                Err(failure) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    // Only a port taken since we picked it is worth another try.
+                    let port_taken = failure.contains("in use");
+                    last_failure = failure;
+                    if !port_taken {
+                        break;
+                    }
                 }
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!("the host app did not start: {last_failure}");
     }
 
     /// The server's log so far, without terminal colours.
     fn log_text(&self) -> String {
-        let mut bytes = Vec::new();
-        if let Ok(mut file) = File::open(&self.log) {
-            let _ = file.read_to_end(&mut bytes);
-        }
-        strip_ansi(&String::from_utf8_lossy(&bytes))
+        read_log(&self.log)
     }
 
     /// The audit actions the server logged, in order (`action="auth.login"` ...).
@@ -240,6 +233,43 @@ impl Drop for HostApp {
         let _ = std::fs::write(&kept, self.log_text());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Waits for `GET /` to answer 200; `Err` (with the log) if the process exits or the time
+/// runs out.
+fn wait_until_ready(child: &mut Child, url: &str, log: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let addr = url.trim_start_matches("http://");
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Err(format!("it exited ({status}); its log:\n{}", read_log(log)));
+        }
+        if started.elapsed() > STARTUP_TIMEOUT {
+            return Err(format!(
+                "no answer on {url} within {STARTUP_TIMEOUT:?}; its log:\n{}",
+                read_log(log)
+            ));
+        }
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = write!(stream, "GET / HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+            let mut status_line = String::new();
+            let _ = BufReader::new(stream).read_line(&mut status_line);
+            if status_line.starts_with("HTTP/1.1 200") || status_line.starts_with("HTTP/1.0 200") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A server log, without terminal colours.
+fn read_log(path: &Path) -> String {
+    let mut bytes = Vec::new();
+    if let Ok(mut file) = File::open(path) {
+        let _ = file.read_to_end(&mut bytes);
+    }
+    strip_ansi(&String::from_utf8_lossy(&bytes))
 }
 
 fn free_port() -> u16 {
