@@ -87,6 +87,7 @@ fn test(root: &Path, quick: bool) -> Step {
                     "clippy",
                     "--workspace",
                     "--all-targets",
+                    "--all-features",
                     "--",
                     "-D",
                     "warnings",
@@ -100,7 +101,13 @@ fn test(root: &Path, quick: bool) -> Step {
     timed("build every test target", || {
         cargo(
             root,
-            &["test", "--workspace", "--all-targets", "--no-run"],
+            &[
+                "test",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--no-run",
+            ],
             &env,
         )
     })?;
@@ -111,11 +118,21 @@ fn test(root: &Path, quick: bool) -> Step {
     env.extend(cluster.env());
     let tests = timed(
         "tests, benches in test mode (every target, peers required)",
-        || cargo(root, &["test", "--workspace", "--all-targets"], &env),
+        || {
+            cargo(
+                root,
+                &["test", "--workspace", "--all-targets", "--all-features"],
+                &env,
+            )
+        },
     )
     .and_then(|()| {
         timed("doctests", || {
-            cargo(root, &["test", "--workspace", "--doc"], &env)
+            cargo(
+                root,
+                &["test", "--workspace", "--all-features", "--doc"],
+                &env,
+            )
         })
     });
     let stopped = timed("PostgreSQL: stop the cluster", || cluster.stop());

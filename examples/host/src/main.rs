@@ -1,16 +1,20 @@
-//! sigra-example-host: the entry point.
+//! sigra-example-host: serves the app.
 //!
-//! Configuration comes from the environment:
-//!
-//! - `DATABASE_URL`: the database (see [`db::url_from_env`])
-//! - `LISTEN_ADDR`: the address to serve on, such as `0.0.0.0:8080` (default: `127.0.0.1:$PORT`)
-//! - `PORT`: the port when `LISTEN_ADDR` is not set (default: 4000)
-//! - `RUST_LOG`: what to log (default: `info`)
+//! | variable | default |
+//! |---|---|
+//! | `DATABASE_URL` | `sqlite://sigra-example-host.sqlite3` beside `Cargo.toml` (created if missing) |
+//! | `PORT` | `4000` |
+//! | `LISTEN_ADDR` | `127.0.0.1:<PORT>` |
+//! | `APP_URL` | `http://localhost:<PORT>` (links in mails) |
+//! | `SIGRA_SECRET_KEY_BASE` | none: dev mode with a random key per process |
+//! | `SIGRA_DEV_MODE` | `false` (`true` allows cookies over plain HTTP) |
+//! | `SMTP_URL`, `MAIL_FROM` | unset: mail goes to the dev mailbox at `/dev/mailbox` (dev mode only) |
+//! | `RUST_LOG` | `info` |
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use sigra_example_host::{db, web};
+use sigra_example_host::{app, db, web};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -30,15 +34,21 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let database_url = db::url_from_env()?;
-    let db = db::connect(&database_url).await?;
-    db::MIGRATOR.run(&db).await?;
+    let addr = listen_addr()?;
+    let settings = app::Settings::from_env(addr.port())?;
+    let db = app::connect(&db::url_from_env()?).await?;
+    let state = app::build_state(db, settings)?;
 
-    let listener = tokio::net::TcpListener::bind(listen_addr()?).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, web::router(web::AppState { db }))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -8,7 +8,8 @@ use tower::ServiceExt;
 
 #[tokio::test]
 async fn health_is_ok_when_the_database_answers() {
-    let app = sigra_example_host::web::router(support::state().await);
+    let (state, _database) = support::state().await;
+    let app = sigra_example_host::web::router(state);
     let response = app
         .oneshot(Request::get("/health").body(Body::empty()).unwrap())
         .await
@@ -22,7 +23,7 @@ async fn health_is_ok_when_the_database_answers() {
 
 #[tokio::test]
 async fn health_is_unavailable_when_the_database_is_closed() {
-    let state = support::state().await;
+    let (state, _database) = support::state().await;
     state.db.close().await;
     let app = sigra_example_host::web::router(state);
     let response = app

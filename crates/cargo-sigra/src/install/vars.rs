@@ -61,8 +61,30 @@ impl Variables {
             ("schema", self.names.schema.clone()),
             ("schema_snake", self.names.schema_snake.clone()),
             ("sigra_core_dep", self.sigra_core_dep.clone()),
+            ("sigra_core_testing_dep", self.sigra_core_testing_dep()),
             ("table", self.names.table.clone()),
         ])
+    }
+
+    /// The sigra-core dependency with its `testing` feature (the conformance suites), for
+    /// `[dev-dependencies]`: `{ version = "0.1", features = ["testing"] }` or
+    /// `{ path = "../sigra-core", features = ["testing"] }`.
+    pub(crate) fn sigra_core_testing_dep(&self) -> String {
+        let mut table = match self.sigra_core_dep.parse::<toml_edit::Value>() {
+            Ok(toml_edit::Value::InlineTable(table)) => table,
+            Ok(version) => {
+                let mut table = toml_edit::InlineTable::new();
+                table.insert("version", version.decorated("", ""));
+                table
+            }
+            Err(_) => toml_edit::InlineTable::new(),
+        };
+        table.insert(
+            "features",
+            toml_edit::Value::Array(toml_edit::Array::from_iter(["testing"])),
+        );
+        table.fmt();
+        toml_edit::Value::InlineTable(table).to_string()
     }
 
     /// Every variable as a template context; `slots` is absent while unit manifests are
@@ -79,5 +101,34 @@ impl Variables {
             map.insert("slots", Value::from(slots.clone()));
         }
         Value::from(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_dep(dep: &str) -> Variables {
+        Variables {
+            names: Names::parse("Accounts", "User", "users").unwrap(),
+            app: "app".into(),
+            app_crate: "app".into(),
+            database: Database::Sqlite,
+            binary_id: true,
+            html: true,
+            sigra_core_dep: dep.into(),
+        }
+    }
+
+    #[test]
+    fn the_testing_dependency_adds_the_feature_to_either_form() {
+        assert_eq!(
+            with_dep("\"0.1\"").sigra_core_testing_dep(),
+            "{ version = \"0.1\", features = [\"testing\"] }"
+        );
+        assert_eq!(
+            with_dep("{ path = \"../../crates/sigra-core\" }").sigra_core_testing_dep(),
+            "{ path = \"../../crates/sigra-core\", features = [\"testing\"] }"
+        );
     }
 }

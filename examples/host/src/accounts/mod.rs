@@ -1,66 +1,50 @@
-//! Accounts: the app's users.
+//! The accounts context: who the users are and every flow that changes them.
 //!
-//! Plain SQL next to the type it loads. The security decisions (password hashing, tokens,
-//! sessions) are sigra-core's; what is stored, and how, is the app's.
+//! Security decisions (hashing, tokens, lockout, session validity) are made by
+//! [`sigra_core::auth::Sigra`]; this module names it for the app and keeps the SQL that
+//! stores its data in [`store`]. Add your own account functions here.
 
-use sqlx::{FromRow, Row};
+pub mod store;
+
+use sigra_core::auth::Sigra;
+use sigra_core::store::{Id, UserRecord};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use crate::db::{Db, DbRow};
+use self::store::AccountsStore;
 
-/// One row of `users`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The app's authentication context over its SQL store. Cheap to clone.
+pub type Accounts = Sigra<AccountsStore>;
+
+/// A user as the app shows it. Add the columns your app adds to `users`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
-    /// The primary key (a UUID v7: unique, and sorted by creation time).
-    pub id: Uuid,
-    /// The email address, unique among users regardless of case.
+    /// Primary key.
+    pub id: Id,
+    /// Email address, as the user typed it.
     pub email: String,
-    /// When the email address was confirmed, if it was.
+    /// When the email address was confirmed (`None`: not yet).
     pub confirmed_at: Option<OffsetDateTime>,
-    /// When the row was created.
-    pub inserted_at: OffsetDateTime,
-    /// When the row last changed.
-    pub updated_at: OffsetDateTime,
+    /// When the password was last changed by the user.
+    pub password_changed_at: Option<OffsetDateTime>,
+    /// When the account was created.
+    pub created_at: OffsetDateTime,
 }
 
-impl FromRow<'_, DbRow> for User {
-    fn from_row(row: &DbRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            email: row.try_get("email")?,
-            confirmed_at: row.try_get("confirmed_at")?,
-            inserted_at: row.try_get("inserted_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
+impl User {
+    /// Whether the email address is confirmed.
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
     }
 }
 
-/// The user with `email`, compared without regard to case.
-pub async fn get_user_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, email, confirmed_at, inserted_at, updated_at
-         FROM users
-         WHERE lower(email) = lower($1)",
-    )
-    .bind(email)
-    .fetch_optional(db)
-    .await
-}
-
-/// Creates an unconfirmed user with `email`.
-///
-/// Fails with a unique-violation database error when the address is taken (in any case).
-pub async fn create_user(db: &Db, email: &str) -> Result<User, sqlx::Error> {
-    let now = OffsetDateTime::now_utc();
-    sqlx::query_as(
-        "INSERT INTO users (id, email, inserted_at, updated_at)
-         VALUES ($1, $2, $3, $3)
-         RETURNING id, email, confirmed_at, inserted_at, updated_at",
-    )
-    .bind(Uuid::now_v7())
-    .bind(email)
-    .bind(now)
-    .fetch_one(db)
-    .await
+impl From<UserRecord> for User {
+    fn from(record: UserRecord) -> Self {
+        Self {
+            id: record.id,
+            email: record.email,
+            confirmed_at: record.confirmed_at,
+            password_changed_at: record.password_changed_at,
+            created_at: record.created_at,
+        }
+    }
 }

@@ -1,26 +1,35 @@
-//! The HTTP side: the router, the state every handler shares, and `/health`.
+//! The HTTP side: the router with Sigra's layers, and `/health`.
 
+pub mod auth;
+pub mod dev_mailbox;
 pub mod pages;
+pub mod templates;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use crate::db::Db;
+use crate::app::AppState;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database pool.
-    pub db: Db,
-}
+/// The largest request body accepted (forms are small; this bounds what a request can cost).
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The app: every route, with its state.
+///
+/// `sigra_core::web::layers` loads the session once per request, checks CSRF and the origin
+/// on every state-changing request, keeps the flash messages and adds the security headers.
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limits and
+/// the audit trail need the client's address.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .merge(auth::routes(&state))
+        .merge(dev_mailbox::routes(&state))
         .merge(pages::routes())
+        .fallback(pages::not_found)
+        .layer(sigra_core::web::layers(state.accounts.clone()))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

@@ -1,54 +1,143 @@
-//! Server-rendered pages: the minijinja templates under `templates/`, embedded in the binary.
-
-use std::sync::LazyLock;
+//! The pages around the account flows: the home page, the stylesheet, the error pages, and
+//! what every form handler shares ([`HtmlForm`], the time formats).
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use minijinja::{Environment, Value, context};
+use minijinja::context;
+use serde::de::DeserializeOwned;
+use time::{OffsetDateTime, UtcOffset};
 
-use super::AppState;
+use super::templates::{Page, render};
+use crate::app::AppState;
 
-/// Every page template: (name, source), embedded at build time.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("home.html", include_str!("../../templates/home.html")),
-    ("layout.html", include_str!("../../templates/layout.html")),
-];
+/// The stylesheet, compiled into the binary.
+const SIGRA_CSS: &str = include_str!("../../static/sigra/sigra.css");
 
-/// The template environment, made on first use.
-static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    env.set_loader(|name| {
-        Ok(TEMPLATES
-            .iter()
-            .find(|(candidate, _)| *candidate == name)
-            .map(|(_, source)| (*source).to_owned()))
-    });
-    env
-});
-
-/// The pages' routes.
+/// The home page and the stylesheet.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new()
+        .route("/", get(home))
+        .route("/sigra/sigra.css", get(stylesheet))
 }
 
-/// Renders the template `name` with `ctx`. A template that fails to render is logged and
-/// answered with a bare 500.
-pub fn render(name: &str, ctx: Value) -> Response {
-    match PAGES
-        .get_template(name)
-        .and_then(|template| template.render(ctx))
-    {
-        Ok(html) => Html(html).into_response(),
-        Err(err) => {
-            tracing::error!("rendering {name}: {err:#}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+/// GET / — the home page.
+async fn home(page: Page) -> Response {
+    render("home.html", page.context()).into_response()
+}
+
+/// GET /sigra/sigra.css
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SIGRA_CSS,
+    )
+        .into_response()
+}
+
+/// Any unknown path.
+pub async fn not_found(page: Page) -> Response {
+    error_page(
+        &page,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address.",
+    )
+}
+
+/// A full error page with a heading and a sentence.
+pub fn error_page(page: &Page, status: StatusCode, heading: &str, message: &str) -> Response {
+    (
+        status,
+        render(
+            "error.html",
+            context! { heading, message, ..page.context() },
+        ),
+    )
+        .into_response()
+}
+
+/// `axum::Form`, but a body that cannot be read (too large, wrong content type) answers
+/// with an HTML page saying so instead of a plain-text error.
+///
+/// Form structs give every field `#[serde(default)]`, so a missing field arrives empty and
+/// the handler re-renders the form with a message next to it.
+pub struct HtmlForm<T>(pub T);
+
+impl<T, S> FromRequest<S> for HtmlForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(Self(value)),
+            Err(rejection) => Err(form_rejection_page(&rejection)),
         }
     }
 }
 
-/// `GET /`: the home page.
-async fn home() -> Response {
-    render("home.html", context! { app_name => "sigra-example-host" })
+fn form_rejection_page(rejection: &FormRejection) -> Response {
+    let status = rejection.status();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "The form was too large. Shorten what you typed and try again."
+    } else {
+        "The form could not be read. Go back, reload the page and try again."
+    };
+    tracing::debug!(%status, "form rejected: {rejection}");
+    (
+        status,
+        render(
+            "error.html",
+            context! { heading => "Something is wrong with that form", message },
+        ),
+    )
+        .into_response()
+}
+
+/// A time for people: `2026-05-01 14:03 UTC`.
+pub fn format_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// A time for machines (`<time datetime>`): `2026-05-01T14:03:09Z`.
+pub fn iso_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{format_time, iso_time};
+
+    #[test]
+    fn times_are_shown_in_utc() {
+        let at = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(format_time(at), "2023-11-14 22:13 UTC");
+        assert_eq!(iso_time(at), "2023-11-14T22:13:20Z");
+    }
 }

@@ -1,0 +1,249 @@
+//! The account mails: each [`AuthMail`] a flow returns is rendered with the templates in
+//! `templates/mail/` (a text and an HTML body) and sent through the configured transport:
+//! SMTP when `SMTP_URL` is set, else the [dev mailbox](dev_mailbox).
+//!
+//! Mail is sent from a spawned task ([`AuthMailer::send_later`]): the response does not wait
+//! for the mail server, and its timing does not reveal whether a mail was sent at all (which
+//! would tell a stranger whether an address has an account).
+//!
+//! Links in mails point at `APP_URL` followed by the page's path (`/users/confirm/{token}`,
+//! `/users/log_in/{token}`, `/users/reset_password/{token}`,
+//! `/users/settings/confirm_email/{token}`).
+
+pub mod dev_mailbox;
+
+use std::sync::{Arc, LazyLock};
+
+use minijinja::value::Value;
+use minijinja::{Environment, UndefinedBehavior, context};
+use sigra_core::auth::AuthMail;
+use sigra_core::config::SigraConfig;
+use sigra_core::mail::{Address, AnyMailer, MailError, MailKind, Mailer, OutgoingMail};
+
+use self::dev_mailbox::SqlMailbox;
+use crate::app::APP_NAME;
+
+/// Every mail template, embedded in the binary: `mail/<kind>.txt` and `mail/<kind>.html`
+/// for each kind, and the HTML layout they share. `.html` files are HTML-escaped
+/// automatically, `.txt` files are not.
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "mail/_layout.html",
+        include_str!("../../templates/mail/_layout.html"),
+    ),
+    (
+        "mail/account_exists.html",
+        include_str!("../../templates/mail/account_exists.html"),
+    ),
+    (
+        "mail/account_exists.txt",
+        include_str!("../../templates/mail/account_exists.txt"),
+    ),
+    (
+        "mail/change_email.html",
+        include_str!("../../templates/mail/change_email.html"),
+    ),
+    (
+        "mail/change_email.txt",
+        include_str!("../../templates/mail/change_email.txt"),
+    ),
+    (
+        "mail/confirm.html",
+        include_str!("../../templates/mail/confirm.html"),
+    ),
+    (
+        "mail/confirm.txt",
+        include_str!("../../templates/mail/confirm.txt"),
+    ),
+    (
+        "mail/lockout_notice.html",
+        include_str!("../../templates/mail/lockout_notice.html"),
+    ),
+    (
+        "mail/lockout_notice.txt",
+        include_str!("../../templates/mail/lockout_notice.txt"),
+    ),
+    (
+        "mail/magic_link.html",
+        include_str!("../../templates/mail/magic_link.html"),
+    ),
+    (
+        "mail/magic_link.txt",
+        include_str!("../../templates/mail/magic_link.txt"),
+    ),
+    (
+        "mail/password_changed.html",
+        include_str!("../../templates/mail/password_changed.html"),
+    ),
+    (
+        "mail/password_changed.txt",
+        include_str!("../../templates/mail/password_changed.txt"),
+    ),
+    (
+        "mail/reset_password.html",
+        include_str!("../../templates/mail/reset_password.html"),
+    ),
+    (
+        "mail/reset_password.txt",
+        include_str!("../../templates/mail/reset_password.txt"),
+    ),
+];
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.add_global("app_name", APP_NAME);
+    for (name, source) in TEMPLATES {
+        if let Err(err) = env.add_template(name, source) {
+            // A syntax error in a template: the tests render every mail, so this only happens
+            // after an edit. Sending that kind of mail then fails with the error.
+            tracing::error!(template = name, "mail template does not compile: {err:#}");
+        }
+    }
+    env
+});
+
+/// Why a mail could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// A mail template failed to render (a bug in the template).
+    #[error("mail template {template}: {source}")]
+    Template {
+        /// The template.
+        template: String,
+        /// What failed.
+        #[source]
+        source: minijinja::Error,
+    },
+    /// The transport refused the mail, or it was not well formed.
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    /// A kind of mail this app has no template for yet.
+    #[error("no template for {0} mails")]
+    UnknownKind(String),
+}
+
+/// Renders and sends the account mails. Cheap to clone.
+#[derive(Clone)]
+pub struct AuthMailer {
+    transport: AnyMailer<SqlMailbox>,
+    app_url: Arc<str>,
+    lockout_attempts: u32,
+    lockout_minutes: u64,
+}
+
+impl std::fmt::Debug for AuthMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthMailer")
+            .field("transport", &self.transport.describe())
+            .field("app_url", &self.app_url)
+            .finish()
+    }
+}
+
+impl AuthMailer {
+    /// Sends through `transport`; links in mails start with `app_url` (no trailing slash).
+    pub fn new(transport: AnyMailer<SqlMailbox>, app_url: String, config: &SigraConfig) -> Self {
+        Self {
+            transport,
+            app_url: Arc::from(app_url.trim_end_matches('/')),
+            lockout_attempts: config.lockout().threshold,
+            lockout_minutes: config.lockout().duration.as_secs().div_ceil(60),
+        }
+    }
+
+    /// Renders and sends `mail` from a background task; failures are logged.
+    pub fn send_later(&self, mail: AuthMail) {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            let kind = mail.kind();
+            if let Err(err) = mailer.send(&mail).await {
+                tracing::error!(kind, "could not send mail: {err}");
+            }
+        });
+    }
+
+    /// Renders and sends `mail`, waiting for the transport to accept it.
+    pub async fn send(&self, mail: &AuthMail) -> Result<(), SendError> {
+        let outgoing = self.render(mail)?;
+        self.transport.send(&outgoing).await?;
+        Ok(())
+    }
+
+    /// Renders `mail` into subject, text and HTML bodies.
+    pub fn render(&self, mail: &AuthMail) -> Result<OutgoingMail, SendError> {
+        let url = |path: &str| format!("{}{path}", self.app_url);
+        let (subject, vars) = match mail {
+            AuthMail::Confirm { token, code, .. } => (
+                format!("Confirm your {APP_NAME} account"),
+                context! { url => url(&format!("/users/confirm/{token}")), code },
+            ),
+            AuthMail::AccountExists { .. } => (
+                format!("You already have a {APP_NAME} account"),
+                context! { log_in_url => url("/users/log_in"), reset_url => url("/users/reset_password") },
+            ),
+            AuthMail::MagicLink { token, .. } => (
+                format!("Your {APP_NAME} login link"),
+                context! { url => url(&format!("/users/log_in/{token}")) },
+            ),
+            AuthMail::ResetPassword { token, .. } => (
+                format!("Reset your {APP_NAME} password"),
+                context! { url => url(&format!("/users/reset_password/{token}")) },
+            ),
+            AuthMail::ChangeEmail { token, .. } => (
+                format!("Confirm your new {APP_NAME} email address"),
+                context! { url => url(&format!("/users/settings/confirm_email/{token}")) },
+            ),
+            AuthMail::PasswordChanged { .. } => (
+                format!("Your {APP_NAME} password was changed"),
+                context! { reset_url => url("/users/reset_password") },
+            ),
+            AuthMail::LockoutNotice { .. } => (
+                format!("Your {APP_NAME} account was locked"),
+                context! {
+                    reset_url => url("/users/reset_password"),
+                    attempts => self.lockout_attempts,
+                    lock_minutes => self.lockout_minutes,
+                },
+            ),
+            other => return Err(SendError::UnknownKind(other.kind().to_owned())),
+        };
+        let kind = MailKind::new(mail.kind())?;
+        let vars = context! { email => mail.to(), app_url => &*self.app_url, ..vars };
+        let text = template(&format!("mail/{kind}.txt"), vars.clone())?;
+        let html = template(&format!("mail/{kind}.html"), vars)?;
+        Ok(OutgoingMail::new(kind, Address::new(mail.to())?, subject, text)?.with_html(html)?)
+    }
+}
+
+fn template(name: &str, vars: Value) -> Result<String, SendError> {
+    ENV.get_template(name)
+        .and_then(|template| template.render(vars))
+        .map_err(|source| SendError::Template {
+            template: name.to_owned(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        for (name, _) in TEMPLATES {
+            assert!(ENV.get_template(name).is_ok(), "{name} does not compile");
+        }
+    }
+
+    #[test]
+    fn html_mail_is_escaped_and_text_mail_is_not() {
+        let vars = context! { email => "a&b@example.com", url => "https://x.example/?a=1&b=2" };
+        let text = template("mail/magic_link.txt", vars.clone()).unwrap();
+        assert!(text.contains("Hello a&b@example.com"), "{text}");
+        assert!(text.contains("https://x.example/?a=1&b=2"), "{text}");
+        let html = template("mail/magic_link.html", vars).unwrap();
+        assert!(html.contains("Hello a&amp;b@example.com"), "{html}");
+        assert!(html.contains("?a=1&amp;b=2"), "{html}");
+    }
+}

@@ -1,0 +1,614 @@
+//! The account flows end to end through the real router, database and dev mailbox.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::browser::{PASSWORD, TestApp, code_in, link_in};
+
+const NEW_PASSWORD: &str = "a different long passphrase";
+
+#[tokio::test]
+async fn register_confirm_log_in_sudo_change_password_reset_and_magic_link() {
+    let app = TestApp::start().await;
+    let email = "alice@example.com";
+    let mut alice = app.browser();
+
+    // Register: redirected to the code page; a link and a code arrive.
+    let resp = alice
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    resp.assert_redirect("/users/confirm");
+    let page = alice.follow(&resp).await;
+    assert!(page.body.contains("6-digit code"), "{}", page.body);
+    assert!(
+        alice.session_cookie().is_none(),
+        "registering does not log in"
+    );
+
+    // Confirm by code: logged in, no banner.
+    let mail = app.mail(email, "confirm").await;
+    let code = code_in(&mail);
+    let resp = alice
+        .submit(
+            "/users/confirm",
+            "/users/confirm",
+            &[("email", email), ("code", &code)],
+        )
+        .await;
+    resp.assert_redirect("/");
+    let home = alice.follow(&resp).await;
+    assert!(home.body.contains("You are logged in as"), "{}", home.body);
+    assert!(home.body.contains(email));
+    assert!(!home.body.contains("not confirmed"));
+    assert!(
+        home.body.contains("Your email address is confirmed"),
+        "flash shown"
+    );
+
+    // Log out, then back in with the password.
+    let resp = alice.post("/users/log_out", &[]).await;
+    resp.assert_redirect("/");
+    assert!(alice.session_cookie().is_none());
+    let home = alice.get("/").await;
+    assert!(home.body.contains("You are not logged in"));
+
+    let resp = alice
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    resp.assert_redirect("/");
+    assert!(alice.session_cookie().is_some());
+
+    // A second device logs in too.
+    let mut phone = app.browser();
+    phone.user_agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1".into();
+    let resp = phone
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    resp.assert_redirect("/");
+    let sessions = alice.get("/users/sessions").await;
+    assert_eq!(sessions.status, StatusCode::OK);
+    assert!(sessions.body.contains("this session"));
+    assert!(sessions.body.contains("Firefox on Linux"));
+    assert!(sessions.body.contains("Safari on iPhone"));
+
+    // Logging in starts sudo mode, so the settings forms show at once. Enter sudo again
+    // explicitly anyway, as after the window has passed.
+    let resp = alice
+        .submit(
+            "/users/sudo?return_to=/users/settings",
+            "/users/sudo",
+            &[("password", PASSWORD), ("return_to", "/users/settings")],
+        )
+        .await;
+    resp.assert_redirect("/users/settings");
+    let settings = alice.follow(&resp).await;
+    assert!(
+        settings.body.contains("Change password"),
+        "{}",
+        settings.body
+    );
+
+    // Change the password: the phone is logged out, this browser stays logged in.
+    let resp = alice
+        .post(
+            "/users/settings/password",
+            &[
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    resp.assert_redirect("/users/settings");
+    assert!(alice.get("/").await.body.contains("You are logged in as"));
+    assert!(phone.get("/").await.body.contains("You are not logged in"));
+    app.mail(email, "password_changed").await;
+
+    // The old password no longer works; the new one does.
+    let mut laptop = app.browser();
+    let resp = laptop
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.body.contains("Invalid email or password"));
+
+    // Reset the password through the mailed link: every session ends.
+    let mut stranger_device = app.browser();
+    let resp = stranger_device
+        .submit(
+            "/users/reset_password",
+            "/users/reset_password",
+            &[("email", email)],
+        )
+        .await;
+    resp.assert_redirect("/users/log_in");
+    let mail = app.mail(email, "reset_password").await;
+    let link = link_in(&mail, "/users/reset_password/");
+    let form = stranger_device.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("Choose a new password"));
+    let resp = stranger_device
+        .post(
+            &link,
+            &[("password", PASSWORD), ("password_confirmation", PASSWORD)],
+        )
+        .await;
+    resp.assert_redirect("/users/log_in");
+    assert!(
+        alice.get("/").await.body.contains("You are not logged in"),
+        "reset logs out everywhere"
+    );
+    // The link is used up.
+    let again = stranger_device.get(&link).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.body.contains("invalid or it has expired"));
+
+    // Magic link: the GET shows a button (mail scanners do not log in); the POST logs in.
+    let mut tablet = app.browser();
+    let resp = tablet
+        .submit("/users/log_in", "/users/log_in/magic", &[("email", email)])
+        .await;
+    resp.assert_redirect("/users/log_in");
+    let mail = app.mail(email, "magic_link").await;
+    let link = link_in(&mail, "/users/log_in/");
+    let page = tablet.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        tablet.session_cookie().is_none(),
+        "opening the link alone does not log in"
+    );
+    let resp = tablet.post(&link, &[]).await;
+    resp.assert_redirect("/");
+    assert!(tablet.get("/").await.body.contains("You are logged in as"));
+    // Single use.
+    let mut other = app.browser();
+    other.get(&link).await;
+    let resp = other.post(&link, &[]).await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn confirm_by_link_logs_in() {
+    let app = TestApp::start().await;
+    let email = "bob@example.com";
+    let mut bob = app.browser();
+    bob.submit(
+        "/users/register",
+        "/users/register",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await
+    .assert_redirect("/users/confirm");
+    let mail = app.mail(email, "confirm").await;
+    let link = link_in(&mail, "/users/confirm/");
+
+    let mut scanner = app.browser();
+    assert_eq!(scanner.get(&link).await.status, StatusCode::OK);
+
+    let page = bob.get(&link).await;
+    assert!(page.body.contains("Confirm my account"));
+    bob.post(&link, &[]).await.assert_redirect("/");
+    let home = bob.get("/").await;
+    assert!(home.body.contains("You are logged in as"));
+    assert!(!home.body.contains("not confirmed"));
+}
+
+#[tokio::test]
+async fn unconfirmed_users_see_a_banner_and_can_get_a_new_code() {
+    let app = TestApp::start().await;
+    let email = "carol@example.com";
+    let mut carol = app.browser();
+    carol
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    let first = code_in(&app.mail(email, "confirm").await);
+
+    // Unconfirmed accounts may log in (the default policy) and see a banner.
+    carol
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/");
+    let home = carol.get("/").await;
+    assert!(home.body.contains("not confirmed"), "{}", home.body);
+
+    // A new code replaces the old one.
+    carol
+        .submit(
+            "/users/confirm",
+            "/users/confirm/resend",
+            &[("email", email)],
+        )
+        .await
+        .assert_redirect("/users/confirm");
+    assert_eq!(app.mail_count(email).await, 2);
+    let second = code_in(&app.mail(email, "confirm").await);
+    if first != second {
+        let resp = carol
+            .post("/users/confirm", &[("email", email), ("code", &first)])
+            .await;
+        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    carol
+        .post("/users/confirm", &[("email", email), ("code", &second)])
+        .await
+        .assert_redirect("/");
+    assert!(!carol.get("/").await.body.contains("not confirmed"));
+}
+
+#[tokio::test]
+async fn email_change_needs_sudo_and_the_link_from_the_new_address() {
+    let app = TestApp::start().await;
+    let mut dave = app.confirmed_user("dave@example.com").await;
+    let mut other_device = app.browser();
+    other_device
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", "dave@example.com"), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/");
+
+    let settings = dave.get("/users/settings").await;
+    assert_eq!(settings.status, StatusCode::OK);
+    // Confirming by code starts no sudo window: the page links to /users/sudo.
+    assert!(
+        settings
+            .body
+            .contains("/users/sudo?return_to=/users/settings"),
+        "{}",
+        settings.body
+    );
+    let resp = dave
+        .post(
+            "/users/settings/email",
+            &[("email", "dave@new.example.com")],
+        )
+        .await;
+    resp.assert_redirect("/users/sudo?return_to=/users/settings");
+
+    dave.submit(
+        "/users/sudo",
+        "/users/sudo",
+        &[("password", PASSWORD), ("return_to", "/users/settings")],
+    )
+    .await
+    .assert_redirect("/users/settings");
+    let resp = dave
+        .post(
+            "/users/settings/email",
+            &[("email", "dave@new.example.com")],
+        )
+        .await;
+    resp.assert_redirect("/users/settings");
+    let mail = app.mail("dave@new.example.com", "change_email").await;
+    let link = link_in(&mail, "/users/settings/confirm_email/");
+    let page = dave.get(&link).await;
+    assert!(
+        page.body.contains("Change my email address"),
+        "{}",
+        page.body
+    );
+    dave.post(&link, &[])
+        .await
+        .assert_redirect("/users/settings");
+    let settings = dave.get("/users/settings").await;
+    assert!(settings.body.contains("dave@new.example.com"));
+    assert!(
+        other_device
+            .get("/")
+            .await
+            .body
+            .contains("You are not logged in")
+    );
+
+    // The old address no longer logs in; the new one does.
+    let mut fresh = app.browser();
+    let resp = fresh
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", "dave@new.example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    resp.assert_redirect("/");
+}
+
+#[tokio::test]
+async fn sessions_can_be_revoked_one_by_one_or_all_others() {
+    let app = TestApp::start().await;
+    let email = "erin@example.com";
+    let mut erin = app.confirmed_user(email).await;
+    let mut devices = Vec::new();
+    for _ in 0..3 {
+        let mut device = app.browser();
+        device
+            .submit(
+                "/users/log_in",
+                "/users/log_in",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await
+            .assert_redirect("/");
+        devices.push(device);
+    }
+    let page = erin.get("/users/sessions").await;
+    let revoke_paths: Vec<String> = page
+        .body
+        .match_indices("action=\"/users/sessions/")
+        .map(|(i, _)| {
+            let rest = &page.body[i + "action=\"".len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .filter(|path| path.ends_with("/revoke"))
+        .collect();
+    assert_eq!(
+        revoke_paths.len(),
+        3,
+        "one button per other session: {}",
+        page.body
+    );
+
+    erin.post(&revoke_paths[0], &[])
+        .await
+        .assert_redirect("/users/sessions");
+    let logged_out = {
+        let mut n = 0;
+        for device in &mut devices {
+            if device.get("/").await.body.contains("You are not logged in") {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert_eq!(logged_out, 1);
+
+    let resp = erin.post("/users/sessions/revoke_others", &[]).await;
+    resp.assert_redirect("/users/sessions");
+    assert!(
+        erin.follow(&resp)
+            .await
+            .body
+            .contains("2 other sessions are logged out")
+    );
+    for device in &mut devices {
+        assert!(device.get("/").await.body.contains("You are not logged in"));
+    }
+    assert!(erin.get("/").await.body.contains("You are logged in as"));
+
+    // Someone else's session id revokes nothing.
+    let mut frank = app.confirmed_user("frank@example.com").await;
+    let own = erin.get("/users/sessions").await;
+    assert!(own.body.contains("this session"));
+    let resp = frank.post(&revoke_paths[1], &[]).await;
+    resp.assert_redirect("/users/sessions");
+}
+
+#[tokio::test]
+async fn pages_that_need_a_login_send_to_it_and_come_back() {
+    let app = TestApp::start().await;
+    let mut anon = app.browser();
+    for path in ["/users/settings", "/users/sessions", "/users/sudo"] {
+        let resp = anon.get(path).await;
+        assert_eq!(resp.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            resp.location()
+                .unwrap()
+                .starts_with("/users/log_in?return_to="),
+            "{path}"
+        );
+    }
+
+    app.confirmed_user("gina@example.com").await;
+    let page = anon.get("/users/log_in?return_to=/users/sessions").await;
+    // (minijinja escapes `/` in attribute values as `&#x2f;`.)
+    assert!(
+        page.body
+            .contains(r#"name="return_to" value="&#x2f;users&#x2f;sessions""#),
+        "{}",
+        page.body
+    );
+    let resp = anon
+        .post(
+            "/users/log_in",
+            &[
+                ("email", "gina@example.com"),
+                ("password", PASSWORD),
+                ("return_to", "/users/sessions"),
+            ],
+        )
+        .await;
+    resp.assert_redirect("/users/sessions");
+
+    // Only local paths are honoured.
+    let mut other = app.browser();
+    let resp = other
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[
+                ("email", "gina@example.com"),
+                ("password", PASSWORD),
+                ("return_to", "//evil.example/phish"),
+            ],
+        )
+        .await;
+    resp.assert_redirect("/");
+    let resp = other
+        .submit(
+            "/users/sudo",
+            "/users/sudo",
+            &[
+                ("password", PASSWORD),
+                ("return_to", "https://evil.example"),
+            ],
+        )
+        .await;
+    resp.assert_redirect("/users/settings");
+}
+
+#[tokio::test]
+async fn remember_me_sets_a_persistent_cookie() {
+    let app = TestApp::start().await;
+    app.confirmed_user("hal@example.com").await;
+    let mut browser = app.browser();
+    browser.get("/users/log_in").await;
+    let resp = browser
+        .post(
+            "/users/log_in",
+            &[
+                ("email", "hal@example.com"),
+                ("password", PASSWORD),
+                ("remember_me", "true"),
+            ],
+        )
+        .await;
+    resp.assert_redirect("/");
+    let cookie = resp
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.contains("sigra_session="))
+        .unwrap();
+    assert!(cookie.contains("Max-Age="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"));
+}
+
+#[tokio::test]
+async fn home_css_404_and_dev_mailbox() {
+    let app = TestApp::start().await;
+    let mut browser = app.browser();
+    let home = browser.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let css = browser.get("/sigra/sigra.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    let missing = browser.get("/no/such/page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Page not found"));
+
+    app.confirmed_user("ivy@example.com").await;
+    let list = browser.get("/dev/mailbox").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("ivy@example.com"));
+    let id_start = list.body.find("/dev/mailbox/").unwrap() + "/dev/mailbox/".len();
+    let id = &list.body[id_start..id_start + 36];
+    let mail = browser.get(&format!("/dev/mailbox/{id}")).await;
+    assert_eq!(mail.status, StatusCode::OK);
+    assert!(mail.body.contains("Confirm your"));
+    assert_eq!(
+        browser.get("/dev/mailbox/not-an-id").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn every_form_carries_the_csrf_token() {
+    let app = TestApp::start().await;
+    let mut anon = app.browser();
+    let mut pages = vec![
+        "/".to_owned(),
+        "/users/register".to_owned(),
+        "/users/log_in".to_owned(),
+        "/users/confirm".to_owned(),
+        "/users/reset_password".to_owned(),
+        "/users/log_in/some-token".to_owned(),
+        "/users/confirm/some-token".to_owned(),
+    ];
+    for path in &pages {
+        let page = anon.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            page.body.matches("<form").count(),
+            page.body.matches(r#"name="_csrf""#).count(),
+            "{path}"
+        );
+        assert_eq!(
+            page.body.matches("<label").count(),
+            page.body.matches("<input id=").count(),
+            "{path}: every field has a label"
+        );
+    }
+    let mut user = app.confirmed_user("uma@example.com").await;
+    user.submit(
+        "/users/sudo",
+        "/users/sudo",
+        &[("password", PASSWORD), ("return_to", "/users/settings")],
+    )
+    .await
+    .assert_redirect("/users/settings");
+    pages = vec![
+        "/".to_owned(),
+        "/users/settings".to_owned(),
+        "/users/sessions".to_owned(),
+        "/users/sudo".to_owned(),
+        "/users/settings/confirm_email/some-token".to_owned(),
+    ];
+    for path in &pages {
+        let page = user.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let forms = page.body.matches("<form").count();
+        assert!(forms >= 1, "{path}");
+        assert_eq!(
+            forms,
+            page.body.matches(r#"name="_csrf""#).count(),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mails_have_a_text_and_an_html_body_with_the_same_link() {
+    let app = TestApp::start().await;
+    let email = "vic@example.com";
+    let mut vic = app.browser();
+    vic.submit(
+        "/users/register",
+        "/users/register",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await;
+    let text = app.mail(email, "confirm").await;
+    let (subject, html): (String, String) = sqlx::query_as(
+        "SELECT subject, html_body FROM dev_mailbox WHERE to_address = $1 AND kind = 'confirm'",
+    )
+    .bind(email)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(subject, "Confirm your sigra-example-host account");
+    let link = link_in(&text, "/users/confirm/");
+    let token = link.rsplit('/').next().unwrap();
+    assert!(html.contains(&format!("confirm&#x2f;{token}\"")), "{html}");
+    assert!(html.contains(&code_in(&text)));
+    assert!(html.contains("Hello vic@example.com"));
+}
