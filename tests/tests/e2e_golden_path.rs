@@ -100,7 +100,10 @@ fn build_host_binary() -> PathBuf {
     if release {
         command.arg("--release");
     }
-    eprintln!("e2e: building the host app ({command:?})");
+    eprintln!(
+        "e2e: cargo build -p {HOST_PACKAGE}{}",
+        if release { " --release" } else { "" }
+    );
     let started = Instant::now();
     let output = command
         .output()

@@ -8,6 +8,11 @@
 //
 // Every step checks what the page says (heading, flash message, text). The result lists the
 // steps with their durations, the mails read, and the final screenshot.
+//
+// The app runs with its shipped defaults, which allow 10 anonymous auth POSTs a minute per IP
+// (all from 127.0.0.1 here). This path makes exactly 10: register, confirm, 3 password logins,
+// sudo, reset request, reset, magic link request, magic link login. Another such POST in a
+// run under a minute answers 429 (the step's error then says so).
 import { check, newPage, requireEnv, runSpec } from '../lib/browser.mjs';
 import {
   codeIn,
