@@ -1,0 +1,451 @@
+//! The generated host app (`examples/host`, package `sigra-example-host`) in real headless
+//! Chromium: the test builds and starts the app's own binary on a free 127.0.0.1 port with a
+//! fresh SQLite database in a temporary directory (dev mode: no secret, mail in the dev
+//! mailbox), then runs a spec from `tests/e2e/specs/` against it.
+//!
+//! - `golden_path.mjs`: register, confirm with the mailed code, log out, log in, sudo, change
+//!   the password, revoke a second device's session, reset the password through the mailed
+//!   link, log in with it, log in with a mailed magic link; each step checks what the page
+//!   says. The server's audit log must show the same story.
+//! - `forms_a11y.mjs`: every auth page (logged out, logged in, in sudo, with form errors) has
+//!   `<html lang>`, a `<h1>`, a label for every field.
+//!
+//! Skips (prints `skipped: ...`) without Chromium, Node.js or `tests/e2e/node_modules`; fails
+//! instead under `SIGRA_REQUIRE_PEERS=1`, as every browser test (see `sigra_tests::browser`).
+//!
+//! The binary: `SIGRA_E2E_HOST_BIN` when set (any build of the host app, say the staged one),
+//! else `cargo build -p sigra-example-host` (a no-op when `cargo test --workspace` built it
+//! already) and the executable cargo reports. The server's log goes to
+//! `target/e2e-artifacts/<spec>-server.log`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sigra_tests::browser::{artifacts_dir, browser, run_spec_json};
+use sigra_tests::workspace_root;
+
+/// The package and binary under test.
+const HOST_PACKAGE: &str = "sigra-example-host";
+
+/// How long the app may take to answer its first request.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The host app's binary: `SIGRA_E2E_HOST_BIN`, or built once per test process with cargo.
+fn host_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("SIGRA_E2E_HOST_BIN") {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "SIGRA_E2E_HOST_BIN={} is not a file",
+                path.display()
+            );
+            return path;
+        }
+        build_host_binary()
+    })
+}
+
+/// `cargo build -p sigra-example-host` with the profile this test was built with; returns the
+/// executable cargo reports (so any `CARGO_TARGET_DIR` works).
+fn build_host_binary() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let release = std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            let profile_dir = exe.parent()?.parent()?; // target/<profile>/deps/<test>
+            Some(profile_dir.file_name()? == "release")
+        })
+        .unwrap_or(false);
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "--package",
+            HOST_PACKAGE,
+            "--bin",
+            HOST_PACKAGE,
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    // `cargo test` gives this process the test crate's CARGO_PKG_*, CARGO_MANIFEST_DIR...;
+    // build scripts (ring's) watch some of them, so passing them on would rebuild those
+    // crates here and again in the next `cargo test`.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref())
+        {
+            command.env_remove(key.as_ref());
+        }
+    }
+    if release {
+        command.arg("--release");
+    }
+    eprintln!(
+        "e2e: cargo build -p {HOST_PACKAGE}{}",
+        if release { " --release" } else { "" }
+    );
+    let started = Instant::now();
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", Path::new(&cargo).display()));
+    assert!(
+        output.status.success(),
+        "`cargo build -p {HOST_PACKAGE}` failed ({}); its errors are above",
+        output.status
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let executable = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == HOST_PACKAGE)
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo built no `{HOST_PACKAGE}` executable:\n{stdout}"));
+    eprintln!(
+        "e2e: host app at {} (build step took {:.1?})",
+        executable.display(),
+        started.elapsed()
+    );
+    executable
+}
+
+/// A running host app on 127.0.0.1 with its own database; killed (and its directory removed)
+/// on drop, its log kept in `target/e2e-artifacts/<name>-server.log`.
+struct HostApp {
+    url: String,
+    child: Child,
+    dir: PathBuf,
+    log: PathBuf,
+    name: String,
+}
+
+impl HostApp {
+    /// Starts the app for the spec `name` (tries a few ports: one may be taken between
+    /// picking and binding it).
+    fn start(name: &str) -> Self {
+        let binary = host_binary();
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("sigra-e2e-{name}-{}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut last_failure = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let url = format!("http://127.0.0.1:{port}");
+            let log = dir.join("server.log");
+            let out = File::create(&log).unwrap();
+            let mut command = Command::new(binary);
+            for (key, _) in std::env::vars_os() {
+                // The app reads its settings from the environment: only ours count.
+                let key = key.to_string_lossy();
+                if key.starts_with("SIGRA_")
+                    || ["DATABASE_URL", "APP_URL", "SMTP_URL", "MAIL_FROM", "PORT"]
+                        .contains(&key.as_ref())
+                {
+                    command.env_remove(key.as_ref());
+                }
+            }
+            let mut child = command
+                .current_dir(&dir)
+                .env(
+                    "DATABASE_URL",
+                    format!("sqlite://{}", dir.join("app.sqlite3").display()),
+                )
+                .env("PORT", port.to_string())
+                .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+                .env("APP_URL", &url)
+                .env("RUST_LOG", "info")
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+            match wait_until_ready(&mut child, &url, &log) {
+                Ok(()) => {
+                    return Self {
+                        url,
+                        child,
+                        dir,
+                        log,
+                        name: name.to_owned(),
+                    };
+                }
+                Err(failure) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    // Only a port taken since we picked it is worth another try.
+                    let port_taken = failure.contains("in use");
+                    last_failure = failure;
+                    if !port_taken {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!("the host app did not start: {last_failure}");
+    }
+
+    /// The server's log so far, without terminal colours.
+    fn log_text(&self) -> String {
+        read_log(&self.log)
+    }
+
+    /// The audit actions the server logged, in order (`action="auth.login"` ...).
+    fn audit_actions(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter(|line| line.contains("sigra::audit"))
+            .filter_map(|line| {
+                let rest = line.split_once("action=\"")?.1;
+                Some(rest.split_once('"')?.0.to_owned())
+            })
+            .collect()
+    }
+}
+
+impl Drop for HostApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::create_dir_all(artifacts_dir());
+        let kept = artifacts_dir().join(format!("{}-server.log", self.name));
+        let _ = std::fs::write(&kept, self.log_text());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Waits for `GET /` to answer 200; `Err` (with the log) if the process exits or the time
+/// runs out.
+fn wait_until_ready(child: &mut Child, url: &str, log: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let addr = url.trim_start_matches("http://");
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Err(format!("it exited ({status}); its log:\n{}", read_log(log)));
+        }
+        if started.elapsed() > STARTUP_TIMEOUT {
+            return Err(format!(
+                "no answer on {url} within {STARTUP_TIMEOUT:?}; its log:\n{}",
+                read_log(log)
+            ));
+        }
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = write!(stream, "GET / HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+            let mut status_line = String::new();
+            let _ = BufReader::new(stream).read_line(&mut status_line);
+            if status_line.starts_with("HTTP/1.1 200") || status_line.starts_with("HTTP/1.0 200") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A server log, without terminal colours.
+fn read_log(path: &Path) -> String {
+    let mut bytes = Vec::new();
+    if let Ok(mut file) = File::open(path) {
+        let _ = file.read_to_end(&mut bytes);
+    }
+    strip_ansi(&String::from_utf8_lossy(&bytes))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Removes terminal colour codes (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `needles` occur in `haystack` in this order (other items may come between).
+fn in_order(haystack: &[String], needles: &[&str]) -> bool {
+    let mut rest = haystack.iter();
+    needles
+        .iter()
+        .all(|needle| rest.by_ref().any(|item| item == needle))
+}
+
+#[test]
+fn golden_path_in_a_real_browser() {
+    if browser().is_none() {
+        return;
+    }
+    let app = HostApp::start("golden_path");
+    let started = Instant::now();
+    let result = run_spec_json("golden_path.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    let elapsed = started.elapsed();
+
+    let steps: Vec<&str> = result["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for step in result["steps"].as_array().unwrap() {
+        eprintln!(
+            "e2e golden path: {:>6} ms  {}",
+            step["ms"].as_u64().unwrap_or_default(),
+            step["name"].as_str().unwrap_or_default()
+        );
+    }
+    eprintln!("e2e golden path: spec ran {elapsed:.1?} in all");
+    assert_eq!(
+        steps,
+        [
+            "register",
+            "read the confirmation code from the dev mailbox",
+            "confirm with the code",
+            "settings ask for the password first (no sudo after a code confirmation)",
+            "log out",
+            "log in with the password",
+            "settings -> sudo: confirm the password",
+            "change the password",
+            "a second device logs in with the changed password",
+            "the first device sees the second on /users/sessions and logs it out",
+            "the second device's next page load is logged out",
+            "log out",
+            "Back after logging out shows no account page",
+            "request a password reset",
+            "follow the mailed link and set a new password",
+            "log in with the new password",
+            "log out",
+            "request a magic link",
+            "follow the magic link and press the button",
+        ],
+        "{result}"
+    );
+    let kinds: Vec<&str> = result["mails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["confirm", "reset_password", "magic_link"]);
+
+    // The final screenshot is a PNG in target/e2e-artifacts.
+    let shot = PathBuf::from(result["screenshot"].as_str().unwrap());
+    assert!(shot.starts_with(artifacts_dir()), "{}", shot.display());
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", shot.display());
+
+    // The server recorded what the browser did, in this order.
+    let actions = app.audit_actions();
+    let story = [
+        "auth.register",
+        "auth.confirm",
+        "session.delete", // log out
+        "auth.login",
+        "session.sudo_enter",
+        "auth.password_change",
+        "auth.login", // the second device
+        "session.revoke",
+        "session.delete", // log out
+        "auth.password_reset.request",
+        "auth.password_reset.complete",
+        "auth.login",
+        "session.delete", // log out
+        "auth.magic_link.request",
+        "auth.magic_link.login",
+    ];
+    assert!(
+        in_order(&actions, &story),
+        "the audit log does not tell the story {story:?}:\n{actions:?}"
+    );
+    // Nothing went wrong on the server's side.
+    let log = app.log_text();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(
+        errors.is_empty(),
+        "the server logged errors:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn every_auth_page_labels_its_fields_and_has_a_heading_and_language() {
+    if browser().is_none() {
+        return;
+    }
+    let app = HostApp::start("forms_a11y");
+    let result = run_spec_json("forms_a11y.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    let pages = result["pages"].as_array().unwrap();
+    for page in pages {
+        eprintln!(
+            "e2e forms a11y: {} ({} fields)",
+            page["name"].as_str().unwrap(),
+            page["fields"]
+        );
+    }
+    let names: Vec<&str> = pages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for expected in [
+        "/users/register",
+        "/users/log_in",
+        "/users/confirm",
+        "/users/reset_password",
+        "/users/settings (in sudo)",
+        "/users/sudo",
+        "/users/sessions",
+        "/users/reset_password/{token}",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} not checked: {names:?}"
+        );
+    }
+    assert_eq!(result["problems"], serde_json::json!([]), "{result}");
+}
+
+#[test]
+fn ansi_codes_are_stripped_and_order_is_checked() {
+    assert_eq!(
+        strip_ansi("\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m x"),
+        "2026  INFO x"
+    );
+    let items: Vec<String> = ["a", "b", "c", "b"].map(String::from).to_vec();
+    assert!(in_order(&items, &["a", "c", "b"]));
+    assert!(!in_order(&items, &["c", "a"]));
+}
