@@ -324,7 +324,7 @@ mod tests {
                         "{database:?} {binary_id} {html}: {second}"
                     );
                     let main = std::fs::read_to_string(app.0.join("src/main.rs")).unwrap();
-                    assert!(main.contains("use my_app::{db, web};"), "{main}");
+                    assert!(main.contains("use my_app::{app, db, web};"), "{main}");
                 }
             }
         }
