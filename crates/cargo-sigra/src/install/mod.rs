@@ -18,6 +18,7 @@ mod rustfmt;
 mod templates;
 mod units;
 mod vars;
+mod vocabulary;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -324,7 +325,7 @@ mod tests {
                         "{database:?} {binary_id} {html}: {second}"
                     );
                     let main = std::fs::read_to_string(app.0.join("src/main.rs")).unwrap();
-                    assert!(main.contains("use my_app::{db, web};"), "{main}");
+                    assert!(main.contains("use my_app::{app, db, web};"), "{main}");
                 }
             }
         }
