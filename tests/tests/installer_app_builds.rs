@@ -1,16 +1,22 @@
-//! Generated apps build, lint clean and pass their own tests (`cargo fmt --check`,
-//! `cargo clippy --all-targets -- -D warnings`, `cargo test` inside the generated app).
+//! Every combination of the install flags (`--database sqlite|postgres`,
+//! `--binary-id|--no-binary-id`, `--html|--no-html`) generates an app that builds, is
+//! formatted, lints clean (`cargo clippy --all-targets -- -D warnings`) and passes its own
+//! tests (`cargo test` inside the generated app: the store and mailbox conformance suites,
+//! the flows through the pages or the JSON API, health).
 //!
 //! Slow: each app is a real build. It shares the workspace's target directory, lockfile and
 //! profile settings, so the dependencies built for `examples/host` are reused and only the
-//! generated crate itself compiles. The Postgres variant runs its tests only when
-//! `SIGRA_TEST_POSTGRES_URL` names a scratch database; otherwise it is built and linted.
+//! generated crate itself compiles. The Postgres apps run their tests on a fresh database of
+//! the cluster named by `SIGRA_TEST_POSTGRES_URL` (`cargo xtask test`, or `eval "$(cargo
+//! xtask env)"`); without it they are built and linted only (and fail under
+//! `SIGRA_REQUIRE_PEERS=1`). Each test prints how long its steps took.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
+use std::time::Instant;
 
 use sigra_tests::installer::{self, Scratch};
-use sigra_tests::workspace_root;
+use sigra_tests::{postgres, workspace_root};
 
 /// Generates an app with `extra` install flags into `scratch/app`, ready to build like a
 /// workspace member would be.
@@ -48,7 +54,9 @@ fn cargo_in(app: &Path, args: &[&str], env: &[(&str, &str)]) {
     cmd.current_dir(app)
         .args(args)
         .env("CARGO_TARGET_DIR", installer::target_dir())
-        .env_remove("RUSTFLAGS");
+        .env_remove("RUSTFLAGS")
+        // The generated tests read mail from the dev mailbox.
+        .env_remove("SMTP_URL");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -63,52 +71,132 @@ fn cargo_in(app: &Path, args: &[&str], env: &[(&str, &str)]) {
     );
 }
 
-fn check(app: &Path) {
-    cargo_in(app, &["fmt", "--check"], &[]);
-    cargo_in(
-        app,
-        &["clippy", "--all-targets", "--", "-D", "warnings"],
-        &[],
+/// What to check in a generated app.
+struct Check {
+    label: &'static str,
+    flags: &'static [&'static str],
+    /// Lint with clippy. Off only for the default app: it is `examples/host` (the drift test
+    /// says so), which the workspace's own clippy run lints.
+    clippy: bool,
+}
+
+fn check(spec: &Check) {
+    let started = Instant::now();
+    let scratch = Scratch::new(spec.label);
+    let app = generate(scratch.path(), spec.flags);
+    let mut timings = vec![("generate", started.elapsed())];
+
+    let step = Instant::now();
+    cargo_in(&app, &["fmt", "--check"], &[]);
+    timings.push(("fmt", step.elapsed()));
+    if spec.clippy {
+        let step = Instant::now();
+        cargo_in(
+            &app,
+            &["clippy", "--all-targets", "--", "-D", "warnings"],
+            &[],
+        );
+        timings.push(("clippy", step.elapsed()));
+    }
+
+    let step = Instant::now();
+    if spec.flags.contains(&"postgres") {
+        match postgres::fresh_database("sigra_generated_app") {
+            Some(url) => {
+                cargo_in(&app, &["test"], &[("DATABASE_URL", &url)]);
+                timings.push(("test (PostgreSQL)", step.elapsed()));
+            }
+            None => {
+                cargo_in(&app, &["test", "--no-run"], &[]);
+                timings.push(("test --no-run (no PostgreSQL)", step.elapsed()));
+            }
+        }
+    } else {
+        cargo_in(&app, &["test"], &[]);
+        timings.push(("test", step.elapsed()));
+    }
+
+    let steps: Vec<String> = timings
+        .iter()
+        .map(|(name, took)| format!("{name} {:.1}s", took.as_secs_f64()))
+        .collect();
+    eprintln!(
+        "{} [{}]: {} (total {:.1}s)",
+        spec.label,
+        spec.flags.join(" "),
+        steps.join(", "),
+        started.elapsed().as_secs_f64()
     );
 }
 
 #[test]
-fn the_default_sqlite_app_builds_and_passes_its_tests() {
-    let scratch = Scratch::new("build-default");
-    let app = generate(scratch.path(), &[]);
-    // Clippy for this combination runs on examples/host, a workspace member with the same code.
-    cargo_in(&app, &["fmt", "--check"], &[]);
-    cargo_in(&app, &["test"], &[]);
+fn sqlite_uuid_html_the_default() {
+    check(&Check {
+        label: "build-sqlite-uuid-html",
+        flags: &[],
+        clippy: false,
+    });
 }
 
 #[test]
-fn the_json_only_integer_key_app_builds_lints_clean_and_passes_its_tests() {
-    let scratch = Scratch::new("build-json");
-    let app = generate(scratch.path(), &["--no-html", "--no-binary-id"]);
-    check(&app);
-    cargo_in(&app, &["test"], &[]);
+fn sqlite_integer_html() {
+    check(&Check {
+        label: "build-sqlite-int-html",
+        flags: &["--no-binary-id"],
+        clippy: true,
+    });
 }
 
 #[test]
-fn the_postgres_app_builds_and_lints_clean() {
-    for (label, extra) in [
-        ("build-postgres", &["--database", "postgres"][..]),
-        (
-            "build-postgres-int",
-            &["--database", "postgres", "--no-binary-id", "--no-html"][..],
-        ),
-    ] {
-        let scratch = Scratch::new(label);
-        let app = generate(scratch.path(), extra);
-        check(&app);
-        match std::env::var("SIGRA_TEST_POSTGRES_URL") {
-            Ok(url) => cargo_in(&app, &["test"], &[("DATABASE_URL", &url)]),
-            Err(_) => {
-                eprintln!(
-                    "{label}: SIGRA_TEST_POSTGRES_URL not set; built the tests without running them"
-                );
-                cargo_in(&app, &["test", "--no-run"], &[]);
-            }
-        }
-    }
+fn sqlite_uuid_json() {
+    check(&Check {
+        label: "build-sqlite-uuid-json",
+        flags: &["--no-html"],
+        clippy: true,
+    });
+}
+
+#[test]
+fn sqlite_integer_json() {
+    check(&Check {
+        label: "build-sqlite-int-json",
+        flags: &["--no-html", "--no-binary-id"],
+        clippy: true,
+    });
+}
+
+#[test]
+fn postgres_uuid_html() {
+    check(&Check {
+        label: "build-postgres-uuid-html",
+        flags: &["--database", "postgres"],
+        clippy: true,
+    });
+}
+
+#[test]
+fn postgres_integer_html() {
+    check(&Check {
+        label: "build-postgres-int-html",
+        flags: &["--database", "postgres", "--no-binary-id"],
+        clippy: true,
+    });
+}
+
+#[test]
+fn postgres_uuid_json() {
+    check(&Check {
+        label: "build-postgres-uuid-json",
+        flags: &["--database", "postgres", "--no-html"],
+        clippy: true,
+    });
+}
+
+#[test]
+fn postgres_integer_json() {
+    check(&Check {
+        label: "build-postgres-int-json",
+        flags: &["--database", "postgres", "--no-binary-id", "--no-html"],
+        clippy: true,
+    });
 }

@@ -276,13 +276,13 @@ fn an_existing_app_gets_dependencies_and_wiring_steps() {
         "{out}"
     );
     assert!(out.contains("\nWire it into your app by hand:\n"), "{out}");
-    assert!(out.contains("\n  src/lib.rs\n    Declare the generated modules in your src/lib.rs:\n\n        pub mod accounts;\n        pub mod db;\n        pub mod web;\n"), "{out}");
+    assert!(out.contains("\n  src/lib.rs\n    Declare the generated modules in your src/lib.rs:\n\n        pub mod accounts;\n        pub mod app;\n        pub mod db;\n        pub mod mail;\n        pub mod web;\n"), "{out}");
     assert!(
-        out.contains("    let db = sigra_example_host::db::connect(&database_url).await?;\n"),
+        out.contains("    let state = sigra_example_host::app::build_state(db, settings)?;\n"),
         "{out}"
     );
     assert!(
-        out.contains("    sigra_example_host::db::MIGRATOR.run(&db).await?;\n"),
+        out.contains("into_make_service_with_connect_info::<std::net::SocketAddr>()"),
         "{out}"
     );
     // build.rs did not exist: a fresh file is fine.
@@ -307,13 +307,13 @@ fn an_existing_app_gets_dependencies_and_wiring_steps() {
     );
     assert!(
         cargo_toml.contains(
-            "anyhow = \"1\"\nsigra-core = { path = \"../../crates/sigra-core\" }\ntime = \"0.3\"\n"
+            "anyhow = \"1\"\nminijinja = \"3\"\nserde_json = \"1\"\nsigra-core = { path = \"../../crates/sigra-core\" }\nthiserror = \"2\"\ntime = \"0.3\"\n"
         ),
         "not sorted before, so appended: {cargo_toml}"
     );
     assert!(
         cargo_toml.contains(
-            "\n[dev-dependencies]\ntower = { version = \"0.5\", features = [\"util\"] }\n"
+            "\n[dev-dependencies]\nsigra-core = { path = \"../../crates/sigra-core\", features = [\"testing\"] }\ntempfile = \"3\"\ntower = { version = \"0.5\", features = [\"util\"] }\n"
         ),
         "{cargo_toml}"
     );
@@ -357,65 +357,138 @@ fn postgres_changes_only_the_database_specific_files() {
         .filter(|(path, bytes)| postgres_tree[*path] != **bytes)
         .map(|(path, _)| path.as_str())
         .collect();
+    let migrations = sqlite_tree
+        .keys()
+        .filter(|path| path.starts_with("migrations/"))
+        .map(String::as_str);
     let expected: BTreeSet<&str> = [
         ".sigra/manifest.toml",
         "Cargo.toml",
-        "migrations/20260101000000_create_users.sql",
         "src/db.rs",
         "tests/support/mod.rs",
     ]
-    .into();
+    .into_iter()
+    .chain(migrations)
+    .collect();
     assert_eq!(differing, expected);
 
-    // In Cargo.toml, only the sqlx driver feature.
+    // In Cargo.toml, only the sqlx driver feature and SQLite's temporary test files.
     assert_eq!(
         read(&postgres, "Cargo.toml").replace("\"postgres\"", "\"sqlite\""),
-        read(&sqlite, "Cargo.toml")
+        read(&sqlite, "Cargo.toml").replace("tempfile = \"3\"\n", "")
     );
     let migration = read(&postgres, "migrations/20260101000000_create_users.sql");
     assert!(migration.contains("id UUID PRIMARY KEY"), "{migration}");
     assert!(migration.contains("TIMESTAMPTZ"), "{migration}");
-    assert!(read(&postgres, "src/db.rs").contains("pub type Db = PgPool;"));
+    let db = read(&postgres, "src/db.rs");
+    assert!(db.contains("pub type Database = sqlx::Postgres;"), "{db}");
+    assert!(db.contains("pub type Timestamp = OffsetDateTime;"), "{db}");
+    assert!(!db.contains("BEGIN IMMEDIATE"), "{db}");
+    // No database switch is left in the generated code, and no SQLite driver.
+    for (path, bytes) in &postgres_tree {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains("cfg(feature"), "{path}");
+        assert!(
+            !text.contains("sqlx::sqlite") && !text.contains("Sqlite"),
+            "{path}"
+        );
+    }
     assert!(read(&postgres, ".sigra/manifest.toml").contains("database = \"postgres\"\n"));
 }
 
 #[test]
-fn no_html_swaps_the_pages_for_a_json_home_endpoint() {
+fn no_html_swaps_the_pages_for_the_json_api() {
     let (_a, html) = installed("html", &[]);
     let (_b, json) = installed("json", &["--no-html"]);
     let html_files: BTreeSet<String> = installer::tree(&html).into_keys().collect();
     let json_files: BTreeSet<String> = installer::tree(&json).into_keys().collect();
     let only_html: Vec<&String> = html_files.difference(&json_files).collect();
     let only_json: Vec<&String> = json_files.difference(&html_files).collect();
+    assert!(
+        only_html
+            .iter()
+            .all(|path| path.starts_with("src/web/auth/")
+                || path.starts_with("templates/auth/")
+                || path.starts_with("templates/dev/")
+                || [
+                    "src/web/pages.rs",
+                    "src/web/templates.rs",
+                    "static/sigra/sigra.css",
+                    "templates/error.html",
+                    "templates/home.html",
+                    "templates/layout.html",
+                    "tests/bad_input.rs",
+                    "tests/enumeration.rs",
+                    "tests/expiry.rs",
+                    "tests/flows.rs",
+                    "tests/support/browser.rs",
+                ]
+                .contains(&path.as_str())),
+        "{only_html:?}"
+    );
+    assert!(only_html.contains(&&"src/web/auth/login.rs".to_owned()));
     assert_eq!(
-        only_html,
+        only_json,
         [
-            "src/web/pages.rs",
-            "templates/home.html",
-            "templates/layout.html",
-            "tests/pages.rs"
+            "src/web/api/login.rs",
+            "src/web/api/mod.rs",
+            "src/web/api/registration.rs",
+            "src/web/api/reset_password.rs",
+            "src/web/api/sessions.rs",
+            "src/web/api/settings.rs",
+            "src/web/home.rs",
+            "tests/api.rs",
+            "tests/support/api.rs",
         ]
     );
-    assert_eq!(only_json, ["src/web/home.rs", "tests/home.rs"]);
-    assert!(read(&json, "src/web/mod.rs").contains(".merge(home::routes())"));
-    assert!(!read(&json, "Cargo.toml").contains("minijinja"));
+    // Both have a dev mailbox: pages in one, JSON in the other.
+    assert!(read(&html, "src/web/dev_mailbox.rs").contains("render(\"dev/mailbox.html\""));
+    assert!(read(&json, "src/web/dev_mailbox.rs").contains("Json<Vec<MailJson>>"));
+    let router = read(&json, "src/web/mod.rs");
+    assert!(router.contains(".merge(api::routes(&state))"), "{router}");
+    assert!(router.contains(".fallback(home::not_found)"), "{router}");
+    assert!(read(&json, "Cargo.toml").contains("features = [\"serde-well-known\"]"));
+    // The mails are the same (the JSON app sends them too).
+    assert!(json_files.contains("templates/mail/confirm.html"));
     // The HTML templates pass the runtime template syntax through untouched.
     assert!(read(&html, "templates/layout.html").contains("{% block content %}{% endblock %}"));
-    assert!(read(&html, "templates/home.html").contains("<h1>{{ app_name }}</h1>"));
+    assert!(read(&html, "templates/home.html").contains("{{ current_user.email }}"));
 }
 
 #[test]
 fn no_binary_id_uses_integer_keys() {
     let (_scratch, app) = installed("integer-ids", &["--no-binary-id"]);
-    let accounts = read(&app, "src/accounts/mod.rs");
-    assert!(accounts.contains("pub id: i64,"), "{accounts}");
-    assert!(!accounts.contains("Uuid"), "{accounts}");
+    let store = read(&app, "src/accounts/store/mod.rs");
+    assert!(store.contains("type Key = i64;"), "{store}");
+    assert!(
+        store.contains("fn new_id(&self) -> Option<Id> {\n        None\n    }"),
+        "{store}"
+    );
+    assert!(!store.contains("new_key"), "{store}");
+    let users = read(&app, "src/accounts/store/users.rs");
+    assert!(
+        users.contains("created_at, updated_at)\n    VALUES ($1, $2, $3, 0, 0, $4, $4)"),
+        "{users}"
+    );
+    assert!(read(&app, "src/app.rs").contains("builder = builder.ids(IdKind::Int);"));
     let migration = read(&app, "migrations/20260101000000_create_users.sql");
     assert!(
-        migration.contains("id INTEGER PRIMARY KEY NOT NULL,"),
+        migration.contains("id INTEGER PRIMARY KEY AUTOINCREMENT,"),
         "{migration}"
     );
-    assert!(!read(&app, "Cargo.toml").contains("uuid ="));
+    let sessions = read(&app, "migrations/20260101000001_create_user_sessions.sql");
+    assert!(
+        sessions.contains("user_id INTEGER NOT NULL REFERENCES users (id)"),
+        "{sessions}"
+    );
+    for (path, bytes) in installer::tree(&app) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("Uuid") && !text.contains("uuid"),
+            "{path} mentions UUIDs"
+        );
+        assert!(!text.contains("BLOB PRIMARY KEY"), "{path}");
+    }
 }
 
 #[test]
@@ -438,16 +511,43 @@ fn other_names_flow_into_paths_types_and_sql() {
     let context = read(&app, "src/identity/mod.rs");
     assert!(context.contains("pub struct Member {"), "{context}");
     assert!(
-        context.contains("pub async fn get_member_by_email("),
+        context.contains("pub type Identity = Sigra<IdentityStore>;"),
         "{context}"
     );
-    assert!(context.contains("FROM members"), "{context}");
+    let table = read(&app, "src/identity/store/members.rs");
+    assert!(table.contains("INSERT INTO members ("), "{table}");
+    assert!(table.contains("FROM members"), "{table}");
     assert!(
-        app.join("migrations/20260101000000_create_members.sql")
-            .exists()
+        read(&app, "migrations/20260101000000_create_members.sql")
+            .contains("CREATE TABLE members (")
     );
+    assert!(
+        read(&app, "migrations/20260101000001_create_user_sessions.sql")
+            .contains("REFERENCES members (id)")
+    );
+    let state = read(&app, "src/app.rs");
+    assert!(state.contains("pub identity: Identity,"), "{state}");
+    assert!(read(&app, "src/web/auth/login.rs").contains("State(identity): State<Identity>,"));
+    assert!(read(&app, "src/web/templates.rs").contains("pub user: Option<Member>,"));
     assert!(app.join("tests/identity.rs").exists());
     assert!(read(&app, "src/lib.rs").contains("pub mod identity;"));
+    // Nothing of the default names is left.
+    for (path, bytes) in installer::tree(&app) {
+        let text = String::from_utf8_lossy(&bytes);
+        for default in [
+            "Accounts",
+            "accounts::",
+            "(accounts)",
+            "accounts.",
+            "mod accounts",
+        ] {
+            assert!(!text.contains(default), "{path} has {default}");
+        }
+        assert!(
+            !text.contains("FROM users") && !text.contains("INTO users"),
+            "{path}"
+        );
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //!
 //! | variable | default |
 //! |---|---|
-//! | `DATABASE_URL` | `sqlite://sigra-example-host.sqlite3` beside `Cargo.toml` (created if missing) |
+//! | `DATABASE_URL` | see [`db::url_from_env`] |
 //! | `PORT` | `4000` |
 //! | `LISTEN_ADDR` | `127.0.0.1:<PORT>` |
 //! | `APP_URL` | `http://localhost:<PORT>` (links in mails) |

@@ -18,6 +18,7 @@ mod rustfmt;
 mod templates;
 mod units;
 mod vars;
+mod vocabulary;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

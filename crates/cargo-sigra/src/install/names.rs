@@ -5,6 +5,33 @@
 //! Rust type names, the table is a snake_case SQL identifier, none of them is a Rust or SQL
 //! keyword or a name the generated code already uses, and all have length bounds.
 
+use std::sync::LazyLock;
+
+use super::templates::TEMPLATES;
+use super::vocabulary::Vocabulary;
+
+/// The names the generated code already uses, read from the embedded templates.
+static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| Vocabulary::of_templates(TEMPLATES));
+
+/// The tables the generated app has besides `<table>` (fixed names, see `templates/README.md`).
+pub(crate) const FIXED_TABLES: &[&str] = &[
+    "audit_events",
+    "dev_mailbox",
+    "rate_limits",
+    "user_email_tokens",
+    "user_sessions",
+];
+
+/// The modules of `src/<context>/store/` besides `<table>.rs` (and the `db` module it imports).
+const STORE_MODULES: &[&str] = &[
+    "audit",
+    "db",
+    "email_tokens",
+    "mod",
+    "rate_limits",
+    "sessions",
+];
+
 /// The longest Context or Schema accepted.
 pub(crate) const MAX_TYPE_NAME: usize = 64;
 
@@ -33,11 +60,12 @@ impl Names {
         let mut problems = Vec::new();
         if let Err(p) = check_type_name("Context", context, "Accounts")
             .and_then(|()| check_context_module(context))
+            .and_then(|()| check_context_type(context))
         {
             problems.push(p);
         }
-        if let Err(p) =
-            check_type_name("Schema", schema, "User").and_then(|()| check_schema_type(schema))
+        if let Err(p) = check_type_name("Schema", schema, "User")
+            .and_then(|()| check_schema_type(schema, context))
         {
             problems.push(p);
         }
@@ -307,17 +335,22 @@ const SQL_KEYWORDS: &[&str] = &[
 /// (a module of the same name would make `use <crate>::…` ambiguous).
 const TAKEN_MODULES: &[&str] = &[
     "alloc",
+    "app",
     "axum",
     "core",
     "db",
     "lib",
+    "mail",
     "main",
     "minijinja",
     "serde",
+    "serde_json",
     "sigra_core",
     "sqlx",
     "std",
+    "tempfile",
     "tests",
+    "thiserror",
     "time",
     "tokio",
     "tower",
@@ -423,13 +456,54 @@ fn check_context_module(context: &str) -> Result<(), String> {
             "Context `{context}` would be the module `{snake}`, a name the generated app already uses; choose another name (such as `Accounts`)"
         ));
     }
+    if VOCABULARY.bindings.contains(&snake) {
+        return Err(format!(
+            "Context `{context}` would be `{snake}` in the generated code (the context's module and variables), which already uses the name `{snake}`; choose another name (such as `Accounts`)"
+        ));
+    }
     Ok(())
 }
 
-fn check_schema_type(schema: &str) -> Result<(), String> {
-    if TAKEN_TYPES.contains(&schema) {
+/// Whether the generated code already uses the type name `name`.
+fn type_taken(name: &str) -> bool {
+    TAKEN_TYPES.contains(&name) || VOCABULARY.types.contains(name)
+}
+
+fn check_context_type(context: &str) -> Result<(), String> {
+    for name in [
+        context.to_owned(),
+        format!("{context}Store"),
+        format!("{context}Tx"),
+    ] {
+        if type_taken(&name) {
+            return Err(format!(
+                "Context `{context}` would name the type `{name}`, which the generated code already uses; choose another name (such as `Accounts`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_schema_type(schema: &str, context: &str) -> Result<(), String> {
+    if type_taken(schema) {
         return Err(format!(
             "Schema `{schema}` would shadow `{schema}`, which the generated code uses; choose another name (such as `User`)"
+        ));
+    }
+    let json = format!("{schema}Json");
+    if type_taken(&json) {
+        return Err(format!(
+            "Schema `{schema}` would name the type `{json}`, which the generated code already uses; choose another name (such as `User`)"
+        ));
+    }
+    let context_types = [
+        context.to_owned(),
+        format!("{context}Store"),
+        format!("{context}Tx"),
+    ];
+    if context_types.contains(&schema.to_owned()) || json == context {
+        return Err(format!(
+            "Schema `{schema}` and Context `{context}` would name the same type; give them different names (such as `Accounts User`)"
         ));
     }
     Ok(())
@@ -464,6 +538,17 @@ fn check_table(table: &str) -> Result<(), String> {
     if RUST_KEYWORDS.contains(&table) {
         return Err(format!(
             "table `{table}` is a Rust keyword; choose another name (such as `users`)"
+        ));
+    }
+    if FIXED_TABLES.contains(&table) {
+        return Err(format!(
+            "table `{table}` is one of the other tables the app gets ({}); choose another name (such as `users`)",
+            FIXED_TABLES.join(", ")
+        ));
+    }
+    if STORE_MODULES.contains(&table) || TAKEN_MODULES.contains(&table) {
+        return Err(format!(
+            "table `{table}` would be the module `{table}` next to the store's other modules, a name the generated app already uses; choose another name (such as `users`)"
         ));
     }
     if table.starts_with("sqlite_") || table.starts_with("pg_") {
@@ -595,8 +680,53 @@ mod tests {
     fn names_the_generated_code_uses_are_refused() {
         assert!(problems("Web", "User", "users").contains("module `web`"));
         assert!(problems("Time", "User", "users").contains("module `time`"));
+        assert!(problems("Mail", "User", "users").contains("module `mail`"));
         assert!(problems("Accounts", "String", "users").contains("would shadow `String`"));
         assert!(problems("Accounts", "Uuid", "users").contains("would shadow `Uuid`"));
+        // Names the templates use, found in the templates themselves.
+        assert!(problems("Auth", "User", "users").contains("already uses the name `auth`"));
+        assert!(problems("Settings", "User", "users").contains("`settings`"));
+        assert!(problems("Accounts", "Page", "users").contains("would shadow `Page`"));
+        assert!(problems("Accounts", "AppState", "users").contains("would shadow `AppState`"));
+        assert!(problems("Mailer", "User", "users").contains("`mailer`"));
+        assert!(problems("Sessions", "User", "users").contains("`sessions`"));
+        assert!(problems("Accounts", "Accounts", "users").contains("would name the same type"));
+        assert!(
+            problems("Accounts", "AccountsStore", "users").contains("would name the same type")
+        );
+        assert!(problems("Accounts", "Session", "users").contains("`SessionJson`"));
+    }
+
+    #[test]
+    fn common_names_are_accepted() {
+        for (context, schema, table) in [
+            ("Accounts", "User", "users"),
+            ("Identity", "Member", "members"),
+            ("Users", "User", "users"),
+            ("Membership", "Person", "people"),
+            ("Customers", "Customer", "customers"),
+            ("Admin", "Administrator", "administrators"),
+            ("Staff", "Employee", "employees"),
+        ] {
+            assert!(
+                Names::parse(context, schema, table).is_ok(),
+                "{context} {schema} {table}: {:?}",
+                Names::parse(context, schema, table)
+            );
+        }
+    }
+
+    #[test]
+    fn the_other_tables_and_store_modules_are_refused_as_the_table() {
+        for table in FIXED_TABLES
+            .iter()
+            .chain(STORE_MODULES)
+            .filter(|t| **t != "mod")
+        {
+            assert!(Names::parse("Accounts", "User", table).is_err(), "{table}");
+        }
+        assert!(problems("Accounts", "User", "user_sessions").contains("one of the other tables"));
+        assert!(problems("Accounts", "User", "sessions").contains("module `sessions`"));
     }
 
     #[test]
@@ -604,7 +734,7 @@ mod tests {
         let p = problems("API", "User", "users");
         assert!(p.contains("all capitals"), "{p}");
         assert!(p.contains("`Api`"), "{p}");
-        assert!(Names::parse("A", "U", "users").is_ok());
+        assert!(Names::parse("Q", "U", "users").is_ok());
     }
 
     #[test]

@@ -198,7 +198,11 @@ pub(crate) fn next_steps(plan: &Plan) -> String {
     }
     if !plan.notes.is_empty() {
         out.push_str("\nNext steps:\n");
-        for note in &plan.notes {
+        for (i, note) in plan.notes.iter().enumerate() {
+            // A blank line between the units' notes.
+            if i > 0 {
+                out.push('\n');
+            }
             for line in note.trim_end().lines() {
                 if line.is_empty() {
                     out.push('\n');
