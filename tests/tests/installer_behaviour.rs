@@ -470,7 +470,8 @@ fn no_binary_id_uses_integer_keys() {
         users.contains("created_at, updated_at)\n    VALUES ($1, $2, $3, 0, 0, $4, $4)"),
         "{users}"
     );
-    assert!(read(&app, "src/app.rs").contains("builder = builder.ids(IdKind::Int);"));
+    // The store's `new_id` alone decides the key kind; the app wires nothing else.
+    assert!(!read(&app, "src/app.rs").contains("IdKind"));
     let migration = read(&app, "migrations/20260101000000_create_users.sql");
     assert!(
         migration.contains("id INTEGER PRIMARY KEY AUTOINCREMENT,"),
