@@ -16,13 +16,11 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: bench/run.sh [--quick] [--app example|staging] [--users N] [--argon2-ms MS]
+usage: bench/run.sh [--quick] [--app example] [--users N] [--argon2-ms MS]
                     [--port PORT] [--server-env VAR=VALUE]... [--bin PATH] [--keep] [--no-results]
 
   --quick         short phases (5 s throughput runs, 15 s flood): for development only
-  --app           example: the workspace package sigra-example-host (examples/host);
-                  staging: the staged generated app (staging/host-app, its own workspace).
-                  Default: example when it is a workspace member with the host routes, else staging
+  --app           example: the workspace package sigra-example-host (examples/host), the default
   --users N       users registered and logged in in turn (default 200)
   --argon2-ms MS  skip `cargo bench -p sigra-core --bench password` and use this Argon2id
                   verify time (milliseconds) for the expected logins/s
@@ -52,7 +50,7 @@ PREBUILT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
-    --app) APP="${2:?--app needs example or staging}"; shift ;;
+    --app) APP="${2:?--app needs example}"; shift ;;
     --users) USERS="${2:?--users needs a number}"; shift ;;
     --argon2-ms) ARGON2_MS="${2:?--argon2-ms needs milliseconds}"; shift ;;
     --port) PORT="${2:?--port needs a number}"; shift ;;
@@ -116,14 +114,13 @@ example_is_host() {
     && grep -rqs 'rate_limit_layer' "$ROOT/examples/host/src"
 }
 if [ "$APP" = auto ]; then
-  if example_is_host; then APP=example; else APP=staging; fi
+  example_is_host || die "examples/host is not the generated host app"
+  APP=example
 fi
 case "$APP" in
   example) MANIFEST="$ROOT/Cargo.toml"; PKG_ARGS=(-p sigra-example-host); BIN_NAME=sigra-example-host
     APP_DIR=examples/host ;;
-  staging) MANIFEST="$ROOT/staging/host-app/Cargo.toml"; PKG_ARGS=(); BIN_NAME=host-app
-    APP_DIR=staging/host-app ;;
-  *) die "--app must be example or staging" ;;
+  *) die "--app must be example" ;;
 esac
 
 # ---------------------------------------------------------------- build
