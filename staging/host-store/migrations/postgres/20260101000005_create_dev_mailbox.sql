@@ -1,0 +1,12 @@
+-- Mail "sent" in development, shown at /dev/mailbox instead of going out.
+CREATE TABLE dev_mailbox (
+    id UUID PRIMARY KEY,
+    kind TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text_body TEXT NOT NULL,
+    html_body TEXT,
+    sent_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE INDEX dev_mailbox_sent_at ON dev_mailbox (sent_at);

@@ -1,0 +1,163 @@
+//! The `user_sessions` table: one row per signed-in browser or device. Only the SHA-256 of
+//! the cookie token is stored.
+
+use sigra_core::store::{Id, NewSession, SessionKind, SessionRecord, SessionStore, StoreError};
+use sigra_core::token::TokenDigest;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::{AccountsTx, DbRow, Key, at, backend, corrupt, key, new_key};
+
+/// `ON CONFLICT DO NOTHING`: a duplicate token digest inserts no row; reported as a conflict.
+/// The id sigra-core chose comes last.
+const INSERT_SESSION: &str = "
+    INSERT INTO user_sessions (user_id, token_digest, kind, ip, user_agent, created_at,
+                               last_active_at, sudo_at, id)
+    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
+    ON CONFLICT DO NOTHING
+    RETURNING id, user_id, token_digest, kind, ip, user_agent, created_at, last_active_at,
+              sudo_at";
+
+const SESSION_BY_DIGEST: &str = "
+    SELECT id, user_id, token_digest, kind, ip, user_agent, created_at, last_active_at, sudo_at
+    FROM user_sessions
+    WHERE token_digest = $1";
+
+const TOUCH_SESSION: &str = "UPDATE user_sessions SET last_active_at = $2 WHERE id = $1";
+
+const SET_SESSION_SUDO: &str = "UPDATE user_sessions SET sudo_at = $2 WHERE id = $1";
+
+/// MFA-pending sessions are not shown to the user.
+const LIST_USER_SESSIONS: &str = "
+    SELECT id, user_id, token_digest, kind, ip, user_agent, created_at, last_active_at, sudo_at
+    FROM user_sessions
+    WHERE user_id = $1 AND kind <> 'mfa_pending'
+    ORDER BY last_active_at DESC, id DESC";
+
+/// Scoped to the user: another user's session id deletes nothing.
+const DELETE_USER_SESSION: &str = "DELETE FROM user_sessions WHERE id = $2 AND user_id = $1";
+
+const DELETE_SESSION_BY_DIGEST: &str = "DELETE FROM user_sessions WHERE token_digest = $1";
+
+const DELETE_USER_SESSIONS_EXCEPT: &str =
+    "DELETE FROM user_sessions WHERE user_id = $1 AND id <> $2";
+
+const DELETE_USER_SESSIONS: &str = "DELETE FROM user_sessions WHERE user_id = $1";
+
+fn session_from_row(row: &DbRow) -> Result<SessionRecord, StoreError> {
+    let id: Key = row.try_get("id").map_err(corrupt)?;
+    let user_id: Key = row.try_get("user_id").map_err(corrupt)?;
+    let digest: Vec<u8> = row.try_get("token_digest").map_err(corrupt)?;
+    let kind: String = row.try_get("kind").map_err(corrupt)?;
+    let mut session = SessionRecord::new(
+        Id::from(id),
+        Id::from(user_id),
+        TokenDigest::from_slice(&digest).map_err(corrupt)?,
+        SessionKind::parse(&kind)
+            .ok_or_else(|| corrupt(format!("unknown session kind {kind:?}")))?,
+        row.try_get("created_at").map_err(corrupt)?,
+    );
+    session.ip = row.try_get("ip").map_err(corrupt)?;
+    session.user_agent = row.try_get("user_agent").map_err(corrupt)?;
+    session.last_active_at = row.try_get("last_active_at").map_err(corrupt)?;
+    session.sudo_at = row.try_get("sudo_at").map_err(corrupt)?;
+    Ok(session)
+}
+
+impl SessionStore for AccountsTx {
+    async fn insert_session(&mut self, session: &NewSession) -> Result<SessionRecord, StoreError> {
+        let row = sqlx::query(INSERT_SESSION)
+            .bind(key(&session.user_id)?)
+            .bind(session.token_digest.as_bytes().as_slice())
+            .bind(session.kind.as_str())
+            .bind(&session.ip)
+            .bind(&session.user_agent)
+            .bind(at(session.created_at))
+            .bind(session.sudo_at.map(at))
+            .bind(new_key(session.id)?)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(row) => session_from_row(&row),
+            None => Err(StoreError::Conflict {
+                what: "sessions.token_digest",
+            }),
+        }
+    }
+
+    async fn session_by_digest(
+        &mut self,
+        digest: &TokenDigest,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(SESSION_BY_DIGEST)
+            .bind(digest.as_bytes().as_slice())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn touch_session(&mut self, id: &Id, when: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query(TOUCH_SESSION)
+            .bind(key(id)?)
+            .bind(at(when))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn set_session_sudo(&mut self, id: &Id, when: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query(SET_SESSION_SUDO)
+            .bind(key(id)?)
+            .bind(at(when))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_user_sessions(&mut self, user_id: &Id) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(LIST_USER_SESSIONS)
+            .bind(key(user_id)?)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn delete_user_session(&mut self, user_id: &Id, id: &Id) -> Result<bool, StoreError> {
+        let done = sqlx::query(DELETE_USER_SESSION)
+            .bind(key(user_id)?)
+            .bind(key(id)?)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_session_by_digest(&mut self, digest: &TokenDigest) -> Result<bool, StoreError> {
+        let done = sqlx::query(DELETE_SESSION_BY_DIGEST)
+            .bind(digest.as_bytes().as_slice())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_user_sessions(
+        &mut self,
+        user_id: &Id,
+        keep: Option<&Id>,
+    ) -> Result<u64, StoreError> {
+        let query = match keep {
+            Some(keep) => sqlx::query(DELETE_USER_SESSIONS_EXCEPT)
+                .bind(key(user_id)?)
+                .bind(key(keep)?),
+            None => sqlx::query(DELETE_USER_SESSIONS).bind(key(user_id)?),
+        };
+        let done = query.execute(&mut *self.tx).await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+}
