@@ -15,7 +15,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use sigra_example_host::accounts::store::{AccountsStore, AccountsTx};
 use sigra_core::auth::{LoginAttempt, Sigra};
 use sigra_core::config::SigraConfig;
 use sigra_core::keys::SecretKeyBase;
@@ -24,6 +23,7 @@ use sigra_core::store::{Store, StoreError};
 use sigra_core::web::{
     self, ApiError, ClientMeta, CsrfToken, CurrentUser, Flash, RequireSudo, RequireUser,
 };
+use sigra_example_host::accounts::store::{AccountsStore, AccountsTx};
 use tower::ServiceExt as _;
 
 /// Transaction counters shared by every clone of a [`CountingStore`].
