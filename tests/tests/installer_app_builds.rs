@@ -2,7 +2,9 @@
 //! `--binary-id|--no-binary-id`, `--html|--no-html`) generates an app that builds, is
 //! formatted, lints clean (`cargo clippy --all-targets -- -D warnings`) and passes its own
 //! tests (`cargo test` inside the generated app: the store and mailbox conformance suites,
-//! the flows through the pages or the JSON API, health).
+//! the flows through the pages or the JSON API, health). Two more apps take other names
+//! (`Identity Member members`, `Staff Employee employees`), so every name a template
+//! derives from them compiles and keeps the contracts.
 //!
 //! Slow: each app is a real build. It shares the workspace's target directory, lockfile and
 //! profile settings, so the dependencies built for `examples/host` are reused and only the
@@ -18,17 +20,17 @@ use std::time::Instant;
 use sigra_tests::installer::{self, Scratch};
 use sigra_tests::{postgres, workspace_root};
 
-/// Generates an app with `extra` install flags into `scratch/app`, ready to build like a
-/// workspace member would be.
-fn generate(scratch: &Path, extra: &[&str]) -> std::path::PathBuf {
+/// Generates an app named `names` (Context, Schema, table) with `extra` install flags into
+/// `scratch/app`, ready to build like a workspace member would be.
+fn generate(scratch: &Path, names: [&str; 3], extra: &[&str]) -> std::path::PathBuf {
     let app = installer::cargo_new(scratch, "app", "sigra-generated-app");
     let root = workspace_root();
     let sigra_core = root.join("crates/sigra-core");
     let mut args = vec![
         "install",
-        "Accounts",
-        "User",
-        "users",
+        names[0],
+        names[1],
+        names[2],
         "--yes",
         "--sigra-path",
         sigra_core.to_str().unwrap(),
@@ -74,6 +76,8 @@ fn cargo_in(app: &Path, args: &[&str], env: &[(&str, &str)]) {
 /// What to check in a generated app.
 struct Check {
     label: &'static str,
+    /// Context, Schema, table.
+    names: [&'static str; 3],
     flags: &'static [&'static str],
     /// Lint with clippy. Off only for the default app: it is `examples/host` (the drift test
     /// says so), which the workspace's own clippy run lints.
@@ -83,7 +87,7 @@ struct Check {
 fn check(spec: &Check) {
     let started = Instant::now();
     let scratch = Scratch::new(spec.label);
-    let app = generate(scratch.path(), spec.flags);
+    let app = generate(scratch.path(), spec.names, spec.flags);
     let mut timings = vec![("generate", started.elapsed())];
 
     let step = Instant::now();
@@ -121,17 +125,21 @@ fn check(spec: &Check) {
         .map(|(name, took)| format!("{name} {:.1}s", took.as_secs_f64()))
         .collect();
     eprintln!(
-        "{} [{}]: {} (total {:.1}s)",
+        "{} [{} {}]: {} (total {:.1}s)",
         spec.label,
+        spec.names.join(" "),
         spec.flags.join(" "),
         steps.join(", "),
         started.elapsed().as_secs_f64()
     );
 }
 
+const DEFAULT_NAMES: [&str; 3] = ["Accounts", "User", "users"];
+
 #[test]
 fn sqlite_uuid_html_the_default() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-sqlite-uuid-html",
         flags: &[],
         clippy: false,
@@ -141,6 +149,7 @@ fn sqlite_uuid_html_the_default() {
 #[test]
 fn sqlite_integer_html() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-sqlite-int-html",
         flags: &["--no-binary-id"],
         clippy: true,
@@ -150,6 +159,7 @@ fn sqlite_integer_html() {
 #[test]
 fn sqlite_uuid_json() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-sqlite-uuid-json",
         flags: &["--no-html"],
         clippy: true,
@@ -159,6 +169,7 @@ fn sqlite_uuid_json() {
 #[test]
 fn sqlite_integer_json() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-sqlite-int-json",
         flags: &["--no-html", "--no-binary-id"],
         clippy: true,
@@ -168,6 +179,7 @@ fn sqlite_integer_json() {
 #[test]
 fn postgres_uuid_html() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-postgres-uuid-html",
         flags: &["--database", "postgres"],
         clippy: true,
@@ -177,6 +189,7 @@ fn postgres_uuid_html() {
 #[test]
 fn postgres_integer_html() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-postgres-int-html",
         flags: &["--database", "postgres", "--no-binary-id"],
         clippy: true,
@@ -186,6 +199,7 @@ fn postgres_integer_html() {
 #[test]
 fn postgres_uuid_json() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-postgres-uuid-json",
         flags: &["--database", "postgres", "--no-html"],
         clippy: true,
@@ -195,8 +209,29 @@ fn postgres_uuid_json() {
 #[test]
 fn postgres_integer_json() {
     check(&Check {
+        names: DEFAULT_NAMES,
         label: "build-postgres-int-json",
         flags: &["--database", "postgres", "--no-binary-id", "--no-html"],
+        clippy: true,
+    });
+}
+
+#[test]
+fn other_names_html() {
+    check(&Check {
+        names: ["Identity", "Member", "members"],
+        label: "build-names-html",
+        flags: &[],
+        clippy: true,
+    });
+}
+
+#[test]
+fn other_names_integer_json() {
+    check(&Check {
+        names: ["Staff", "Employee", "employees"],
+        label: "build-names-int-json",
+        flags: &["--no-html", "--no-binary-id"],
         clippy: true,
     });
 }

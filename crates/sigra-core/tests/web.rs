@@ -1,6 +1,6 @@
 //! `sigra_core::web` end to end over the in-memory reference store: a real Axum router driven
 //! in-process. (The same behaviours against SQLite, two app instances and a real TCP socket
-//! live in `staging/web-tests`.)
+//! live in `tests/web`.)
 #![cfg(all(feature = "axum", feature = "testing"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 

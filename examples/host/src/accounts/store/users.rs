@@ -91,6 +91,7 @@ impl UserStore for AccountsTx {
             .map_err(backend)?;
         match row {
             Some(row) => user_from_row(&row),
+            // The contract's name for the rule, whatever the table is called.
             None => Err(StoreError::Conflict {
                 what: "users.email",
             }),

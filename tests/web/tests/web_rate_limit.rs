@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
-use web_tests::{App, Browser, TestDb, json};
+use sigra_web_tests::{App, Browser, TestDb, json};
 
 /// A same-origin POST to the limited `/users/ping` from `ip`, with a valid CSRF token.
 async fn ping(browser: &mut Browser, ip: [u8; 4], accept_json: bool) -> Response {

@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use web_tests::TestDb;
+use sigra_web_tests::TestDb;
 
 #[tokio::test]
 async fn client_ip_and_limits_over_a_real_socket() {

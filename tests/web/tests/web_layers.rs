@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
-use web_tests::{Browser, TestDb, body, json};
+use sigra_web_tests::{Browser, TestDb, body, json};
 
 const SESSION: &str = "__Host-sigra_session";
 const CSRF: &str = "__Host-sigra_csrf";
@@ -39,7 +39,7 @@ async fn the_session_is_loaded_once_per_request() {
 async fn layers_installed_twice_still_load_once() {
     let db = TestDb::new().await;
     let app = db.instance().await;
-    let twice = web_tests::App {
+    let twice = sigra_web_tests::App {
         router: app
             .router
             .clone()
@@ -114,7 +114,7 @@ async fn require_sudo_needs_a_fresh_authentication() {
 
     // Leave the sudo window (as if the login were long ago).
     sqlx::query("UPDATE user_sessions SET sudo_at = NULL")
-        .execute(app.sigra.store().inner.pool())
+        .execute(app.sigra.store().inner.db())
         .await
         .unwrap();
     let response = user.get("/danger").await;
@@ -183,7 +183,7 @@ async fn csrf_refuses_missing_wrong_and_cross_site_requests() {
     let req = axum::http::Request::builder()
         .method("POST")
         .uri("/echo")
-        .header(header::HOST, web_tests::HOST)
+        .header(header::HOST, sigra_web_tests::HOST)
         .header(header::ORIGIN, "https://evil.example")
         .header(header::COOKIE, browser.cookie_header().unwrap())
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -195,7 +195,7 @@ async fn csrf_refuses_missing_wrong_and_cross_site_requests() {
     let req = axum::http::Request::builder()
         .method("POST")
         .uri("/echo")
-        .header(header::HOST, web_tests::HOST)
+        .header(header::HOST, sigra_web_tests::HOST)
         .header("sec-fetch-site", "cross-site")
         .header(header::COOKIE, browser.cookie_header().unwrap())
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -265,7 +265,7 @@ async fn csrf_accepts_the_right_token_and_passes_the_body_on_intact() {
     let req = axum::http::Request::builder()
         .method("POST")
         .uri("/echo")
-        .header(header::HOST, web_tests::HOST)
+        .header(header::HOST, sigra_web_tests::HOST)
         .header(header::AUTHORIZATION, "Bearer sigra_sk_test")
         .body(Body::from("raw"))
         .unwrap();
@@ -273,7 +273,7 @@ async fn csrf_accepts_the_right_token_and_passes_the_body_on_intact() {
     let req = axum::http::Request::builder()
         .method("POST")
         .uri("/echo")
-        .header(header::HOST, web_tests::HOST)
+        .header(header::HOST, sigra_web_tests::HOST)
         .header(header::ORIGIN, "https://evil.example")
         .header(header::AUTHORIZATION, "Bearer sigra_sk_test")
         .body(Body::from("raw"))
@@ -446,7 +446,7 @@ async fn garbage_input_gets_4xx_never_500() {
     for cookie in garbage_cookies {
         let req = axum::http::Request::builder()
             .uri("/settings")
-            .header(header::HOST, web_tests::HOST)
+            .header(header::HOST, sigra_web_tests::HOST)
             .header(
                 header::COOKIE,
                 axum::http::HeaderValue::from_bytes(cookie).unwrap(),
@@ -472,7 +472,7 @@ async fn garbage_input_gets_4xx_never_500() {
         let req = axum::http::Request::builder()
             .method("POST")
             .uri("/echo")
-            .header(header::HOST, web_tests::HOST)
+            .header(header::HOST, sigra_web_tests::HOST)
             .header(name, axum::http::HeaderValue::from_bytes(value).unwrap())
             .body(Body::from("x"))
             .unwrap();
@@ -503,7 +503,7 @@ async fn client_meta_uses_the_peer_and_ignores_forwarded_for_by_default() {
     let app = db.instance().await;
     let req = axum::http::Request::builder()
         .uri("/meta")
-        .header(header::HOST, web_tests::HOST)
+        .header(header::HOST, sigra_web_tests::HOST)
         .header(header::USER_AGENT, "a".repeat(3000))
         .header("x-forwarded-for", "6.6.6.6")
         .body(Body::empty())
@@ -514,13 +514,13 @@ async fn client_meta_uses_the_peer_and_ignores_forwarded_for_by_default() {
     assert_eq!(ip, "192.0.2.1");
     assert_eq!(ua.len(), 512);
 
-    let trusting = web_tests::App {
-        router: web_tests::router_with(app.sigra.clone(), |l| l.trust_proxy_hops(1)),
+    let trusting = sigra_web_tests::App {
+        router: sigra_web_tests::router_with(app.sigra.clone(), |l| l.trust_proxy_hops(1)),
         ..app.clone()
     };
     let req = axum::http::Request::builder()
         .uri("/meta")
-        .header(header::HOST, web_tests::HOST)
+        .header(header::HOST, sigra_web_tests::HOST)
         .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
         .body(Body::empty())
         .unwrap();

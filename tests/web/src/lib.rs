@@ -1,6 +1,7 @@
-//! Test harness for `sigra_core::web`: a real SQLite database with the reference SQL store,
-//! a store wrapper that counts (and can break) transactions, a real Axum router wired as a
-//! host app would wire it, and helpers to drive it in-process.
+//! Test harness for `sigra_core::web`: a real SQLite database with the SQL store that
+//! `cargo sigra install` generates (the one in `examples/host`), a store wrapper that counts
+//! (and can break) transactions, a real Axum router wired as a host app would wire it, and
+//! helpers to drive it in-process.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::net::SocketAddr;
@@ -14,7 +15,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use host_store::accounts::store::{AccountsStore, AccountsTx};
 use sigra_core::auth::{LoginAttempt, Sigra};
 use sigra_core::config::SigraConfig;
 use sigra_core::keys::SecretKeyBase;
@@ -23,6 +23,7 @@ use sigra_core::store::{Store, StoreError};
 use sigra_core::web::{
     self, ApiError, ClientMeta, CsrfToken, CurrentUser, Flash, RequireSudo, RequireUser,
 };
+use sigra_example_host::accounts::store::{AccountsStore, AccountsTx};
 use tower::ServiceExt as _;
 
 /// Transaction counters shared by every clone of a [`CountingStore`].
@@ -48,7 +49,7 @@ impl Counts {
     }
 }
 
-/// The reference SQL store, counting the transactions sigra-core opens.
+/// The generated SQL store, counting the transactions sigra-core opens.
 #[derive(Clone, Debug)]
 pub struct CountingStore {
     pub inner: AccountsStore,
@@ -85,11 +86,12 @@ impl TestDb {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("app.db").display());
-        let store = AccountsStore::connect(&url).await.unwrap();
-        sqlx::migrate!("../host-store/migrations/sqlite")
-            .run(store.pool())
+        // Creates the file and applies examples/host's migrations.
+        sigra_example_host::app::connect(&url)
             .await
-            .unwrap();
+            .unwrap()
+            .close()
+            .await;
         Self { dir, url }
     }
 
@@ -124,7 +126,7 @@ pub const ORIGIN: &str = "https://app.example";
 
 impl App {
     pub async fn new(url: &str, config: SigraConfig) -> Self {
-        let inner = AccountsStore::connect(url).await.unwrap();
+        let inner = AccountsStore::new(sigra_example_host::db::connect(url).await.unwrap());
         let counts = Arc::new(Counts::default());
         let store = CountingStore {
             inner,
