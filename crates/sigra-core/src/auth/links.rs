@@ -161,6 +161,7 @@ impl<S: Store> Sigra<S> {
             .create_session(&mut tx, &user, SessionKind::Standard, meta, true)
             .await?;
         tx.commit().await?;
+        self.forget_user(&user.id);
         Ok(LoggedIn {
             user,
             session,
@@ -259,6 +260,7 @@ impl<S: Store> Sigra<S> {
         );
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;
+        self.forget_user(&user.id);
         Ok(AuthMail::PasswordChanged { to: user.email })
     }
 }

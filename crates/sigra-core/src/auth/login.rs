@@ -147,6 +147,7 @@ impl<S: Store> Sigra<S> {
             .create_session(&mut tx, &user, kind, meta, true)
             .await?;
         tx.commit().await?;
+        self.forget_user(&user.id);
         Ok(LoginAttempt::Success(LoggedIn {
             user,
             session,
@@ -245,6 +246,7 @@ impl<S: Store> Sigra<S> {
             None
         };
         tx.commit().await?;
+        self.forget_user(&user.id);
         Ok(notice)
     }
 }

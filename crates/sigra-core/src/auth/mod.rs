@@ -25,6 +25,7 @@
 //! }
 //! ```
 
+mod cache;
 mod email;
 mod links;
 mod login;
@@ -402,6 +403,7 @@ impl<S: Store> SigraBuilder<S> {
             change_email: EnvelopeKey::derive(&self.secret, "change_email").map_err(internal)?,
             base: self.secret,
         };
+        let sessions = cache::SessionCache::new(self.config.session().cache_ttl);
         Ok(Sigra {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -410,6 +412,7 @@ impl<S: Store> SigraBuilder<S> {
                 policy,
                 keys,
                 clock: self.clock,
+                sessions,
             }),
         })
     }
@@ -430,6 +433,8 @@ struct Inner<S> {
     policy: PasswordPolicy,
     keys: Keys,
     clock: fn() -> OffsetDateTime,
+    /// Sessions recently read by `authenticate`.
+    sessions: cache::SessionCache,
 }
 
 /// The app's authentication context: cheap to clone (an `Arc` inside), shared by every
@@ -565,6 +570,12 @@ impl<S: Store> Sigra<S> {
                 other => internal(other),
             })?;
         Ok(hash.as_str().to_owned())
+    }
+
+    /// Forgets what the session cache holds for the user; call after committing any change to
+    /// the user or their sessions.
+    fn forget_user(&self, user_id: &crate::store::Id) {
+        self.inner.sessions.forget_user(user_id);
     }
 
     /// Inserts a new session in `tx` and writes its audit row. Sessions are only created

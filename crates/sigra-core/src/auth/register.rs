@@ -336,6 +336,7 @@ impl<S: Store> Sigra<S> {
             )
             .await?;
         tx.commit().await?;
+        self.forget_user(&user.id);
         Ok(LoggedIn {
             user,
             session,

@@ -23,8 +23,14 @@ pub struct Authenticated {
 impl<S: Store> Sigra<S> {
     /// Loads the session for a cookie value: `None` for a malformed, unknown, expired or
     /// MFA-pending session. An expired session is deleted; `last_active_at` is written at
-    /// most every 5 minutes, so most requests cost two indexed reads (the session, then its
-    /// user) and no write.
+    /// most every 5 minutes.
+    ///
+    /// What was read is kept in memory for
+    /// [`session.cache_ttl`](crate::config::SessionConfig::cache_ttl) (10 s by default), so
+    /// most requests touch no database at all: expiry and sudo are still decided on every
+    /// call, every change made through this `Sigra` (log out, revoke, password change, ...)
+    /// drops the user's cached sessions at once, and a change made by another app instance
+    /// is seen within the TTL. Set it to zero to read the database on every call.
     ///
     /// ```ignore
     /// if let Some(auth) = sigra.authenticate(cookie_value).await? { /* logged in */ }
@@ -37,6 +43,18 @@ impl<S: Store> Sigra<S> {
             return Ok(None);
         };
         let digest = token.digest();
+        let now = self.now();
+        let cache = &self.inner.sessions;
+        if let Some(cached) = cache.get(&digest, now) {
+            // Decided again now, exactly as for a fresh row; anything but "valid, nothing to
+            // write" goes to the database below.
+            if let Validity::Valid { touch: false } =
+                check(&cached.session, now, self.config().session())
+            {
+                return Ok(Some(cached));
+            }
+        }
+        let started = cache.generation();
         let (session, user) = {
             let mut tx = self.store().begin_read().await?;
             let Some(session) = tx.session_by_digest(&digest).await? else {
@@ -48,7 +66,6 @@ impl<S: Store> Sigra<S> {
         if session.kind == SessionKind::MfaPending {
             return Ok(None);
         }
-        let now = self.now();
         let Some(user) = user else {
             return Ok(None);
         };
@@ -61,12 +78,15 @@ impl<S: Store> Sigra<S> {
                     tx.commit().await?;
                     session.last_active_at = now;
                 }
-                Ok(Some(Authenticated { user, session }))
+                let auth = Authenticated { user, session };
+                cache.insert(&digest, &auth, now, started);
+                Ok(Some(auth))
             }
             _ => {
                 let mut tx = self.store().begin().await?;
                 tx.delete_session_by_digest(&digest).await?;
                 tx.commit().await?;
+                cache.forget_token(&digest);
                 Ok(None)
             }
         }
@@ -117,6 +137,7 @@ impl<S: Store> Sigra<S> {
             tx.insert_audit_event(&event).await?;
         }
         tx.commit().await?;
+        self.forget_user(&auth.user.id);
         Ok(existed)
     }
 
@@ -144,6 +165,7 @@ impl<S: Store> Sigra<S> {
         );
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;
+        self.forget_user(&auth.user.id);
         Ok(n)
     }
 
@@ -172,6 +194,7 @@ impl<S: Store> Sigra<S> {
         );
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;
+        self.forget_user(&session.user_id);
         Ok(())
     }
 

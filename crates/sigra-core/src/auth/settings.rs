@@ -98,6 +98,7 @@ impl<S: Store> Sigra<S> {
             .create_session(&mut tx, &auth.user, auth.session.kind, meta, true)
             .await?;
         tx.commit().await?;
+        self.forget_user(&auth.user.id);
         Ok(LoggedIn {
             user: auth.user.clone(),
             session,
@@ -303,6 +304,7 @@ impl<S: Store> Sigra<S> {
             .await?
             .ok_or(AuthError::SessionExpired)?;
         tx.commit().await?;
+        self.forget_user(&auth.user.id);
         Ok(user)
     }
 }

@@ -42,6 +42,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     setting!("session.last_active_write_interval", "SIGRA_SESSION_LAST_ACTIVE_WRITE_INTERVAL", session.last_active_write_interval, duration, show_duration),
     setting!("session.sudo_window", "SIGRA_SESSION_SUDO_WINDOW", session.sudo_window, duration, show_duration),
     setting!("session.mfa_pending_timeout", "SIGRA_SESSION_MFA_PENDING_TIMEOUT", session.mfa_pending_timeout, duration, show_duration),
+    setting!("session.cache_ttl", "SIGRA_SESSION_CACHE_TTL", session.cache_ttl, duration, show_duration),
     setting!("cookie.name", "SIGRA_COOKIE_NAME", cookie.name, string, show_string),
     setting!("cookie.secure", "SIGRA_COOKIE_SECURE", cookie.secure, boolean, show_bool),
     setting!("cookie.host_prefix", "SIGRA_COOKIE_HOST_PREFIX", cookie.host_prefix, boolean, show_bool),

@@ -51,6 +51,7 @@
 //! | `session.last_active_write_interval` | `SIGRA_SESSION_LAST_ACTIVE_WRITE_INTERVAL` | `5m` | `last_active_at` write throttle; < the shortest idle timeout. |
 //! | `session.sudo_window` | `SIGRA_SESSION_SUDO_WINDOW` | `5m` | > 0, ≤ 1h (L). |
 //! | `session.mfa_pending_timeout` | `SIGRA_SESSION_MFA_PENDING_TIMEOUT` | `5m` | > 0, ≤ 30m (L). |
+//! | `session.cache_ttl` | `SIGRA_SESSION_CACHE_TTL` | `10s` | How long a session read is served from memory; `0s` = never; ≤ 1m (L). |
 //! | `cookie.name` | `SIGRA_COOKIE_NAME` | `sigra_session` | 1–64 cookie-token characters, without `__Host-`/`__Secure-`. |
 //! | `cookie.secure` | `SIGRA_COOKIE_SECURE` | `true` | `false` only in dev mode or with `danger_allow_insecure_cookies()`. |
 //! | `cookie.host_prefix` | `SIGRA_COOKIE_HOST_PREFIX` | `true` | Adds `__Host-` to the name when `secure`. |

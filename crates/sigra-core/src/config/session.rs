@@ -29,6 +29,11 @@ pub struct SessionConfig {
     pub sudo_window: Duration,
     /// A session waiting for its second factor expires after this long. Default 5 min.
     pub mfa_pending_timeout: Duration,
+    /// How long a session read from the database is answered from memory (0 = never).
+    /// Default 10 s. Expiry, sudo and `last_active_at` stay exact; changes made through this
+    /// process apply at once; a change made by another app instance is seen here at most this
+    /// much later. See [`Sigra::authenticate`](crate::auth::Sigra::authenticate).
+    pub cache_ttl: Duration,
 }
 
 impl Default for SessionConfig {
@@ -41,6 +46,7 @@ impl Default for SessionConfig {
             last_active_write_interval: mins(5),
             sudo_window: mins(5),
             mfa_pending_timeout: mins(5),
+            cache_ttl: Duration::from_secs(10),
         }
     }
 }

@@ -4,12 +4,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-use argon2::password_hash::PasswordHasher as _;
-use argon2::{Algorithm, Argon2, Version};
+use argon2::{Algorithm, Argon2, Block, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use tokio::sync::Semaphore;
@@ -226,6 +225,52 @@ struct Inner {
     peak_in_flight: AtomicUsize,
     /// An Argon2id PHC string with the current parameters, for `dummy_verify`.
     dummy: String,
+    /// Argon2 working memory, reused: at most one buffer per permit.
+    memory: MemoryPool,
+}
+
+/// Argon2's working memory (`memory_kib` KiB per hash), allocated once per permit and reused.
+///
+/// Allocating and freeing ~19 MiB per hash looks harmless but is not: glibc serves each
+/// thread from its own arena and, after the first free of a block that size, stops returning
+/// such blocks to the system, so every Tokio blocking thread that ever hashed keeps ~19 MiB
+/// (hundreds of MiB after a login burst). With this pool the hasher's memory is exactly
+/// `permits × memory_kib`, held for the life of the hasher.
+pub(crate) struct MemoryPool {
+    buffers: Mutex<Vec<Vec<Block>>>,
+    /// Buffers larger than this (blocks) are freed after use rather than kept: a stored hash
+    /// with a bigger cost than the current parameters does not grow the pool for good.
+    keep_blocks: usize,
+}
+
+impl MemoryPool {
+    fn new(keep_blocks: usize) -> Self {
+        Self {
+            buffers: Mutex::new(Vec::new()),
+            keep_blocks,
+        }
+    }
+
+    /// Runs `work` with at least `blocks` blocks of memory.
+    pub(crate) fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let taken = self
+            .buffers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut buffer = taken.unwrap_or_default();
+        if buffer.len() < blocks {
+            buffer.resize(blocks, Block::default());
+        }
+        let result = work(buffer.get_mut(..blocks).unwrap_or_default());
+        if buffer.len() <= self.keep_blocks {
+            self.buffers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(buffer);
+        }
+        result
+    }
 }
 
 impl Default for PasswordHasher {
@@ -294,6 +339,7 @@ impl PasswordHasher {
                 in_flight: AtomicUsize::new(0),
                 peak_in_flight: AtomicUsize::new(0),
                 dummy,
+                memory: MemoryPool::new(params.to_argon2().map_or(0, |p| p.block_count())),
             }),
         }
     }
@@ -580,17 +626,28 @@ impl Inner {
 
     fn hash_now(&self, password: &Password) -> Result<PasswordHashString, PasswordError> {
         let salt: [u8; SALT_LEN] = crate::random::bytes()?;
-        let argon2 = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            self.params.to_argon2()?,
-        );
-        let phc = argon2
-            .hash_password_with_salt(password.as_bytes(), &salt)
+        let params = self.params.to_argon2()?;
+        let blocks = params.block_count();
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut out = zeroize::Zeroizing::new([0u8; OUTPUT_LEN]);
+        self.memory
+            .with(blocks, |memory| {
+                argon2.hash_password_into_with_memory(
+                    password.as_bytes(),
+                    &salt,
+                    out.as_mut_slice(),
+                    memory,
+                )
+            })
             .map_err(|e| PasswordError::Hashing {
                 reason: e.to_string(),
             })?;
-        Ok(PasswordHashString::new(phc.to_string()))
+        Ok(PasswordHashString::new(format!(
+            "$argon2id$v=19${}${}${}",
+            self.params,
+            STANDARD_NO_PAD.encode(salt),
+            STANDARD_NO_PAD.encode(out.as_slice()),
+        )))
     }
 
     fn verify_now(
@@ -598,7 +655,7 @@ impl Inner {
         password: &Password,
         stored: &StoredHash,
     ) -> Result<Verification, PasswordError> {
-        if !stored.matches(password.as_bytes())? {
+        if !stored.matches(password.as_bytes(), &self.memory)? {
             return Ok(Verification::Invalid);
         }
         if !stored.needs_rehash(self.params) {

@@ -197,9 +197,13 @@ impl StoredHash {
 
     /// Checks `password` against the hash. This is the expensive part: run it on a blocking
     /// thread under a permit.
-    pub(crate) fn matches(&self, password: &[u8]) -> Result<bool, PasswordError> {
+    pub(crate) fn matches(
+        &self,
+        password: &[u8],
+        memory: &super::hasher::MemoryPool,
+    ) -> Result<bool, PasswordError> {
         match self {
-            Self::Argon2(a) => a.matches(password),
+            Self::Argon2(a) => a.matches(password, memory),
             Self::Bcrypt(b) => b.matches(password),
         }
     }
@@ -250,10 +254,17 @@ impl Argon2Stored {
         })
     }
 
-    fn matches(&self, password: &[u8]) -> Result<bool, PasswordError> {
+    fn matches(
+        &self,
+        password: &[u8],
+        memory: &super::hasher::MemoryPool,
+    ) -> Result<bool, PasswordError> {
         let mut out = Zeroizing::new(vec![0u8; self.expected.len()]);
-        Argon2::new(self.algorithm, self.version, self.params.clone())
-            .hash_password_into(password, &self.salt, &mut out)
+        let argon2 = Argon2::new(self.algorithm, self.version, self.params.clone());
+        memory
+            .with(self.params.block_count(), |blocks| {
+                argon2.hash_password_into_with_memory(password, &self.salt, &mut out, blocks)
+            })
             .map_err(|e| PasswordError::Hashing {
                 reason: e.to_string(),
             })?;

@@ -1,0 +1,273 @@
+//! A short-lived, in-process cache of authenticated sessions.
+//!
+//! Loading the session of every request from the database costs more than rendering most
+//! pages (on SQLite through sqlx: a transaction and two queries, about 80 µs of CPU). Sigra keeps
+//! what [`Sigra::authenticate`](super::Sigra::authenticate) read for
+//! [`session.cache_ttl`](crate::config::SessionConfig::cache_ttl) (default 10 s) and answers
+//! from memory while the entry is fresh. What stays exact:
+//!
+//! - **Expiry** is decided on every request from the cached row and the current time (idle
+//!   and absolute timeouts, sudo window), exactly as for a row just read.
+//! - **`last_active_at`** writes are never skipped: when one is due the request goes to the
+//!   database, which writes it and refreshes the entry.
+//! - **Changes made through this `Sigra`** (log out, revoke, log out elsewhere, password change
+//!   or reset, email change, confirmation, lock, sudo, a new login) drop the user's entries
+//!   before the call returns, so this process never serves a revoked session.
+//! - **Races**: an invalidation bumps a generation counter; a database read that started
+//!   before it is not cached after it, so a slow request cannot put a revoked row back.
+//!
+//! What is bounded by the TTL: a change made by *another* process (a second app instance, an
+//! admin editing rows in SQL) is seen here at most `cache_ttl` later. Set
+//! `SIGRA_SESSION_CACHE_TTL=0` to read the database on every request. The cache holds at most
+//! [`CAPACITY`] entries (about 1 KiB each); when full, stale entries go first, then all.
+//!
+//! Entries are keyed by the SHA-256 digest of the session token (never the token), like the
+//! database.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::Authenticated;
+use crate::store::Id;
+use crate::token::TokenDigest;
+
+/// Most sessions kept at once.
+pub(crate) const CAPACITY: usize = 10_000;
+
+/// The cache; see the module documentation.
+pub(crate) struct SessionCache {
+    ttl: Duration,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// Bumped by every invalidation.
+    generation: u64,
+    entries: HashMap<[u8; 32], Entry>,
+}
+
+struct Entry {
+    auth: Authenticated,
+    cached_at: OffsetDateTime,
+}
+
+/// The generation a database read started at; see [`SessionCache::insert`].
+#[derive(Clone, Copy)]
+pub(crate) struct Generation(u64);
+
+impl SessionCache {
+    /// A cache keeping entries for `ttl` (zero: never keeps anything).
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            state: Mutex::new(State {
+                generation: 0,
+                entries: HashMap::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing can panic while the lock is held; if something did, the map is still a
+        // valid map, so carry on with it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    fn fresh(&self, cached_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+        // A clock that went backwards makes the entry stale, never fresher.
+        now >= cached_at && (now - cached_at) < self.ttl
+    }
+
+    /// The cached session for `digest`, if it was read from the database less than the TTL
+    /// ago.
+    pub(crate) fn get(&self, digest: &TokenDigest, now: OffsetDateTime) -> Option<Authenticated> {
+        if !self.enabled() {
+            return None;
+        }
+        let mut state = self.lock();
+        let fresh = match state.entries.get(digest.as_bytes()) {
+            None => return None,
+            Some(entry) => self.fresh(entry.cached_at, now),
+        };
+        if fresh {
+            state.entries.get(digest.as_bytes()).map(|e| e.auth.clone())
+        } else {
+            state.entries.remove(digest.as_bytes());
+            None
+        }
+    }
+
+    /// Call before reading a session from the database; pass the result to [`insert`](Self::insert).
+    pub(crate) fn generation(&self) -> Generation {
+        Generation(self.lock().generation)
+    }
+
+    /// Caches what was read at `started` for `digest`, unless an invalidation happened since
+    /// (the row might be the one it removed).
+    pub(crate) fn insert(
+        &self,
+        digest: &TokenDigest,
+        auth: &Authenticated,
+        now: OffsetDateTime,
+        started: Generation,
+    ) {
+        if !self.enabled() {
+            return;
+        }
+        let mut state = self.lock();
+        if state.generation != started.0 {
+            return;
+        }
+        if state.entries.len() >= CAPACITY {
+            let ttl = self.ttl;
+            state
+                .entries
+                .retain(|_, e| now >= e.cached_at && (now - e.cached_at) < ttl);
+            if state.entries.len() >= CAPACITY {
+                state.entries.clear();
+            }
+        }
+        state.entries.insert(
+            *digest.as_bytes(),
+            Entry {
+                auth: auth.clone(),
+                cached_at: now,
+            },
+        );
+    }
+
+    /// Drops the entry for one token.
+    pub(crate) fn forget_token(&self, digest: &TokenDigest) {
+        let mut state = self.lock();
+        state.generation = state.generation.wrapping_add(1);
+        state.entries.remove(digest.as_bytes());
+    }
+
+    /// Drops every entry of a user.
+    pub(crate) fn forget_user(&self, user_id: &Id) {
+        let mut state = self.lock();
+        state.generation = state.generation.wrapping_add(1);
+        state.entries.retain(|_, e| e.auth.user.id != *user_id);
+    }
+
+    /// How many entries are held (fresh or not).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SessionKind, SessionRecord, UserRecord};
+
+    fn auth(user: u64, digest: TokenDigest, now: OffsetDateTime) -> Authenticated {
+        Authenticated {
+            user: UserRecord::new(Id::Int(user as i64), format!("u{user}@example.com"), now),
+            session: SessionRecord {
+                id: Id::Int(user as i64 * 100),
+                user_id: Id::Int(user as i64),
+                token_digest: digest,
+                kind: SessionKind::Standard,
+                ip: None,
+                user_agent: None,
+                created_at: now,
+                last_active_at: now,
+                sudo_at: None,
+            },
+        }
+    }
+
+    #[test]
+    fn fresh_entries_are_served_until_the_ttl() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let d = TokenDigest::sha256(b"a");
+        let g = cache.generation();
+        cache.insert(&d, &auth(1, d, now), now, g);
+        assert!(cache.get(&d, now + Duration::from_secs(9)).is_some());
+        assert!(cache.get(&d, now + Duration::from_secs(10)).is_none());
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn a_clock_going_back_is_a_miss() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(100);
+        let d = TokenDigest::sha256(b"a");
+        cache.insert(&d, &auth(1, d, now), now, cache.generation());
+        assert!(cache.get(&d, now - Duration::from_secs(1)).is_none());
+    }
+
+    #[test]
+    fn zero_ttl_keeps_nothing() {
+        let cache = SessionCache::new(Duration::ZERO);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let d = TokenDigest::sha256(b"a");
+        cache.insert(&d, &auth(1, d, now), now, cache.generation());
+        assert!(cache.get(&d, now).is_none());
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn forgetting_a_user_drops_all_their_entries_only() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let (a, b, c) = (
+            TokenDigest::sha256(b"a"),
+            TokenDigest::sha256(b"b"),
+            TokenDigest::sha256(b"c"),
+        );
+        cache.insert(&a, &auth(1, a, now), now, cache.generation());
+        cache.insert(&b, &auth(1, b, now), now, cache.generation());
+        cache.insert(&c, &auth(2, c, now), now, cache.generation());
+        cache.forget_user(&Id::Int(1));
+        assert!(cache.get(&a, now).is_none());
+        assert!(cache.get(&b, now).is_none());
+        assert!(cache.get(&c, now).is_some());
+        cache.forget_token(&c);
+        assert!(cache.get(&c, now).is_none());
+    }
+
+    #[test]
+    fn a_read_that_started_before_an_invalidation_is_not_cached() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let d = TokenDigest::sha256(b"a");
+        let started = cache.generation();
+        // Meanwhile the session is revoked...
+        cache.forget_user(&Id::Int(1));
+        // ...so the row read before it must not come back.
+        cache.insert(&d, &auth(1, d, now), now, started);
+        assert!(cache.get(&d, now).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_drops_stale_entries_first_then_everything() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for i in 0..CAPACITY {
+            let d = TokenDigest::sha256(&i.to_le_bytes());
+            cache.insert(&d, &auth(1, d, now), now, cache.generation());
+        }
+        assert_eq!(cache.len(), CAPACITY);
+        let later = now + Duration::from_secs(11);
+        let d = TokenDigest::sha256(b"new");
+        cache.insert(&d, &auth(2, d, later), later, cache.generation());
+        assert_eq!(cache.len(), 1);
+        // All fresh: the map is cleared rather than grown.
+        for i in 0..CAPACITY {
+            let d = TokenDigest::sha256(&(i + CAPACITY).to_le_bytes());
+            cache.insert(&d, &auth(1, d, later), later, cache.generation());
+        }
+        assert!(cache.len() <= CAPACITY);
+    }
+}
