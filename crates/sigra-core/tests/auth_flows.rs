@@ -2549,3 +2549,111 @@ async fn clocks_of_different_tests_are_independent() {
     b.set(T0 + 5);
     assert_eq!(a.now().unix_timestamp(), T0 + 100);
 }
+
+// ---------------------------------------------------------------- the session cache
+
+impl Env {
+    /// A second app instance on the same store and clock (its own session cache).
+    fn other_instance(&self, config: SigraConfig) -> Sigra<Rec> {
+        Sigra::builder(self.store.clone(), SecretKeyBase::new(vec![7u8; 64]).unwrap())
+            .config(config)
+            .password_hasher(hasher(64))
+            .clock(self.clock.read)
+            .build()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_by_another_instance_is_seen_within_the_cache_ttl() {
+    let e = env(clock!());
+    let a = e.confirmed("cache@example.com").await;
+    let other = e.other_instance(SigraConfig::default());
+    assert!(e.auth(&a).await.is_some(), "read once: now cached here");
+
+    other
+        .log_out(&a.token.cookie_value(), &meta())
+        .await
+        .unwrap();
+    assert!(
+        other
+            .authenticate(&a.token.cookie_value())
+            .await
+            .unwrap()
+            .is_none(),
+        "the instance that logged out sees it at once"
+    );
+    e.clock.advance(9);
+    assert!(
+        e.auth(&a).await.is_some(),
+        "this instance still answers from its cache inside the TTL (10 s by default)"
+    );
+    e.clock.advance(1);
+    assert!(e.auth(&a).await.is_none(), "and reads the database after it");
+}
+
+#[tokio::test]
+async fn a_zero_cache_ttl_reads_the_database_on_every_request() {
+    let config = SigraConfig::builder()
+        .session(|s| s.cache_ttl = std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let e = env_with(clock!(), config.clone());
+    let a = e.confirmed("nocache@example.com").await;
+    let other = e.other_instance(config);
+    assert!(e.auth(&a).await.is_some());
+    other
+        .log_out(&a.token.cookie_value(), &meta())
+        .await
+        .unwrap();
+    assert!(e.auth(&a).await.is_none());
+}
+
+#[tokio::test]
+async fn changes_through_this_instance_apply_to_cached_sessions_at_once() {
+    let e = env(clock!());
+    let a1 = e.confirmed("warm@example.com").await;
+    let a2 = e.login_ok("warm@example.com", PW).await;
+    let a3 = e.login_ok("warm@example.com", PW).await;
+    for a in [&a1, &a2, &a3] {
+        assert!(e.auth(a).await.is_some());
+    }
+    let auth1 = e.authed(&a1).await;
+    // Revoking one session, then all the others, then logging out: each is seen at once
+    // although every session was cached.
+    e.sigra
+        .revoke_session(&auth1, &a2.session.id, &meta())
+        .await
+        .unwrap();
+    assert!(e.auth(&a2).await.is_none());
+    assert!(e.auth(&a3).await.is_some());
+    e.sigra
+        .log_out_other_sessions(&auth1, &meta())
+        .await
+        .unwrap();
+    assert!(e.auth(&a3).await.is_none());
+    assert!(e.auth(&a1).await.is_some());
+    // Sudo and idle expiry are decided on every request from the cached row.
+    e.clock.advance(6 * MIN);
+    assert!(!e.sigra.in_sudo(&e.authed(&a1).await));
+    e.clock.advance(31 * MIN);
+    assert!(
+        e.auth(&a1).await.is_none(),
+        "idle for 31 minutes: expired even though it was cached"
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_ends_cached_sessions_at_once() {
+    let e = env(clock!());
+    e.confirmed("reset-cache@example.com").await;
+    let a = e.login_ok("reset-cache@example.com", PW).await;
+    assert!(e.auth(&a).await.is_some());
+    let changed = {
+        let auth = e.authed(&a).await;
+        e.sigra.change_password(&auth, &PW2.into(), &meta()).await
+    };
+    let (new_login, _) = changed.unwrap();
+    assert!(e.auth(&a).await.is_none(), "the rotated-out cookie is dead at once");
+    assert!(e.auth(&new_login).await.is_some());
+}

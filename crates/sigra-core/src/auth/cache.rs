@@ -25,7 +25,7 @@
 //! database.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -50,7 +50,7 @@ struct State {
 }
 
 struct Entry {
-    auth: Authenticated,
+    auth: Arc<Authenticated>,
     cached_at: OffsetDateTime,
 }
 
@@ -87,7 +87,11 @@ impl SessionCache {
 
     /// The cached session for `digest`, if it was read from the database less than the TTL
     /// ago.
-    pub(crate) fn get(&self, digest: &TokenDigest, now: OffsetDateTime) -> Option<Authenticated> {
+    pub(crate) fn get(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Option<Arc<Authenticated>> {
         if !self.enabled() {
             return None;
         }
@@ -97,7 +101,7 @@ impl SessionCache {
             Some(entry) => self.fresh(entry.cached_at, now),
         };
         if fresh {
-            state.entries.get(digest.as_bytes()).map(|e| e.auth.clone())
+            state.entries.get(digest.as_bytes()).map(|e| Arc::clone(&e.auth))
         } else {
             state.entries.remove(digest.as_bytes());
             None
@@ -114,7 +118,7 @@ impl SessionCache {
     pub(crate) fn insert(
         &self,
         digest: &TokenDigest,
-        auth: &Authenticated,
+        auth: &Arc<Authenticated>,
         now: OffsetDateTime,
         started: Generation,
     ) {
@@ -137,7 +141,7 @@ impl SessionCache {
         state.entries.insert(
             *digest.as_bytes(),
             Entry {
-                auth: auth.clone(),
+                auth: Arc::clone(auth),
                 cached_at: now,
             },
         );
@@ -169,8 +173,8 @@ mod tests {
     use super::*;
     use crate::store::{SessionKind, SessionRecord, UserRecord};
 
-    fn auth(user: u64, digest: TokenDigest, now: OffsetDateTime) -> Authenticated {
-        Authenticated {
+    fn auth(user: u64, digest: TokenDigest, now: OffsetDateTime) -> Arc<Authenticated> {
+        Arc::new(Authenticated {
             user: UserRecord::new(Id::Int(user as i64), format!("u{user}@example.com"), now),
             session: SessionRecord {
                 id: Id::Int(user as i64 * 100),
@@ -183,7 +187,7 @@ mod tests {
                 last_active_at: now,
                 sudo_at: None,
             },
-        }
+        })
     }
 
     #[test]

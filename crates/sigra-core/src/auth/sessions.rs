@@ -1,5 +1,7 @@
 //! Loading the session behind a cookie, listing and revoking sessions, logging out.
 
+use std::sync::Arc;
+
 use crate::audit::{AuditAction, RequestMeta};
 use crate::session::{Validity, check};
 use crate::store::{
@@ -39,6 +41,18 @@ impl<S: Store> Sigra<S> {
         &self,
         cookie_value: &str,
     ) -> Result<Option<Authenticated>, AuthError> {
+        Ok(self
+            .authenticate_shared(cookie_value)
+            .await?
+            .map(Arc::unwrap_or_clone))
+    }
+
+    /// [`authenticate`](Self::authenticate), sharing the cached value instead of copying it
+    /// (the web layer's per-request path).
+    pub(crate) async fn authenticate_shared(
+        &self,
+        cookie_value: &str,
+    ) -> Result<Option<Arc<Authenticated>>, AuthError> {
         let Ok(token) = Token::parse(cookie_value) else {
             return Ok(None);
         };
@@ -78,7 +92,7 @@ impl<S: Store> Sigra<S> {
                     tx.commit().await?;
                     session.last_active_at = now;
                 }
-                let auth = Authenticated { user, session };
+                let auth = Arc::new(Authenticated { user, session });
                 cache.insert(&digest, &auth, now, started);
                 Ok(Some(auth))
             }

@@ -10,8 +10,6 @@
 //! (the visitor reads as logged out), guarded routes answer 500 rather than sending a
 //! logged-in user to the login page.
 
-use std::sync::Arc;
-
 use super::extract::LoadedSession;
 use crate::auth::Sigra;
 use crate::store::Store;
@@ -21,13 +19,10 @@ pub(crate) async fn load<S: Store>(sigra: &Sigra<S>, cookie_value: Option<&str>)
     let Some(value) = cookie_value else {
         return LoadedSession::Anonymous;
     };
-    match sigra.authenticate(value).await {
+    match sigra.authenticate_shared(value).await {
         Ok(Some(auth)) => {
             let sudo = sigra.in_sudo(&auth);
-            LoadedSession::User {
-                auth: Arc::new(auth),
-                sudo,
-            }
+            LoadedSession::User { auth, sudo }
         }
         Ok(None) => LoadedSession::Anonymous,
         Err(err) => {
