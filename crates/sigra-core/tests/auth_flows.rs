@@ -2555,12 +2555,15 @@ async fn clocks_of_different_tests_are_independent() {
 impl Env {
     /// A second app instance on the same store and clock (its own session cache).
     fn other_instance(&self, config: SigraConfig) -> Sigra<Rec> {
-        Sigra::builder(self.store.clone(), SecretKeyBase::new(vec![7u8; 64]).unwrap())
-            .config(config)
-            .password_hasher(hasher(64))
-            .clock(self.clock.read)
-            .build()
-            .unwrap()
+        Sigra::builder(
+            self.store.clone(),
+            SecretKeyBase::new(vec![7u8; 64]).unwrap(),
+        )
+        .config(config)
+        .password_hasher(hasher(64))
+        .clock(self.clock.read)
+        .build()
+        .unwrap()
     }
 }
 
@@ -2589,7 +2592,10 @@ async fn a_revocation_by_another_instance_is_seen_within_the_cache_ttl() {
         "this instance still answers from its cache inside the TTL (10 s by default)"
     );
     e.clock.advance(1);
-    assert!(e.auth(&a).await.is_none(), "and reads the database after it");
+    assert!(
+        e.auth(&a).await.is_none(),
+        "and reads the database after it"
+    );
 }
 
 #[tokio::test]
@@ -2654,6 +2660,9 @@ async fn a_password_change_ends_cached_sessions_at_once() {
         e.sigra.change_password(&auth, &PW2.into(), &meta()).await
     };
     let (new_login, _) = changed.unwrap();
-    assert!(e.auth(&a).await.is_none(), "the rotated-out cookie is dead at once");
+    assert!(
+        e.auth(&a).await.is_none(),
+        "the rotated-out cookie is dead at once"
+    );
     assert!(e.auth(&new_login).await.is_some());
 }

@@ -3,6 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
+use sigra_core::config::SigraConfig;
 use sigra_web_tests::{Browser, TestDb, body, json};
 
 const SESSION: &str = "__Host-sigra_session";
@@ -96,7 +97,13 @@ async fn require_user_redirects_browsers_and_answers_api_clients_with_401() {
 #[tokio::test]
 async fn require_sudo_needs_a_fresh_authentication() {
     let db = TestDb::new().await;
-    let app = db.instance().await;
+    // This test edits session rows in SQL, behind Sigra's back: without the session cache
+    // (which would show such an edit only after its TTL, like one made by another instance).
+    let no_cache = SigraConfig::builder()
+        .session(|s| s.cache_ttl = std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let app = db.instance_with(no_cache).await;
     let mut user = Browser::new(&app);
 
     // Logged out: as RequireUser.

@@ -101,7 +101,10 @@ impl SessionCache {
             Some(entry) => self.fresh(entry.cached_at, now),
         };
         if fresh {
-            state.entries.get(digest.as_bytes()).map(|e| Arc::clone(&e.auth))
+            state
+                .entries
+                .get(digest.as_bytes())
+                .map(|e| Arc::clone(&e.auth))
         } else {
             state.entries.remove(digest.as_bytes());
             None

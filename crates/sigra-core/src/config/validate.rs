@@ -175,12 +175,18 @@ fn sessions(v: &mut Checker<'_>, c: &SigraConfig) {
     );
     // Zero turns the cache off; a long one delays revocations made by other instances.
     let relaxed = v.dangers.long_lifetimes;
-    v.require_unless(s.cache_ttl <= mins(1), relaxed, LONG, "session.cache_ttl", || {
-        format!(
-            "must be at most {} (a revocation made by another app instance waits this long)",
-            show_duration(&mins(1))
-        )
-    });
+    v.require_unless(
+        s.cache_ttl <= mins(1),
+        relaxed,
+        LONG,
+        "session.cache_ttl",
+        || {
+            format!(
+                "must be at most {} (a revocation made by another app instance waits this long)",
+                show_duration(&mins(1))
+            )
+        },
+    );
 }
 
 fn cookie(v: &mut Checker<'_>, c: &SigraConfig) {
