@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use sigra_core::audit::RequestMeta;
 use sigra_core::auth::{
-    AuthError, AuthMail, Authenticated, LoggedIn, LoginAttempt, SessionToken, Sigra,
+    AuthError, AuthMail, Authenticated, LoggedIn, LoginAttempt, Pruned, SessionToken, Sigra,
 };
 use sigra_core::config::{Limit, SigraConfig, UnconfirmedPolicy};
 use sigra_core::keys::SecretKeyBase;
@@ -209,6 +209,16 @@ impl SessionStore for RecTx {
     ) -> Result<u64, StoreError> {
         self.inner.delete_user_sessions(user_id, keep).await
     }
+    async fn prune_sessions(
+        &mut self,
+        kind: SessionKind,
+        created_before: OffsetDateTime,
+        active_before: Option<OffsetDateTime>,
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .prune_sessions(kind, created_before, active_before)
+            .await
+    }
 }
 
 impl EmailTokenStore for RecTx {
@@ -235,6 +245,12 @@ impl EmailTokenStore for RecTx {
         contexts: &[EmailTokenContext],
     ) -> Result<u64, StoreError> {
         self.inner.delete_user_email_tokens(user_id, contexts).await
+    }
+    async fn prune_email_tokens(
+        &mut self,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        self.inner.prune_email_tokens(created_before).await
     }
 }
 
@@ -2665,4 +2681,45 @@ async fn a_password_change_ends_cached_sessions_at_once() {
         "the rotated-out cookie is dead at once"
     );
     assert!(e.auth(&new_login).await.is_some());
+}
+
+// ---------------------------------------------------------------- pruning
+
+#[tokio::test]
+async fn prune_deletes_only_what_can_never_be_used_again() {
+    let e = env(clock!());
+    let old = e.confirmed("old@example.com").await;
+    let _ = e
+        .sigra
+        .request_magic_link("old@example.com", &meta())
+        .await
+        .unwrap();
+    e.clock.advance(20 * MIN);
+    let idle = e.login_ok("old@example.com", PW).await;
+    e.clock.advance(25 * MIN);
+    let fresh = e.login_ok("old@example.com", PW).await;
+    // old: idle 45 min; idle: idle 25 min; fresh: just made.
+    let pruned = e.sigra.prune().await.unwrap();
+    assert_eq!(
+        pruned.sessions, 1,
+        "only the session idle for more than 30 minutes"
+    );
+    assert!(e.auth(&old).await.is_none());
+    assert!(e.auth(&idle).await.is_some());
+    assert!(e.auth(&fresh).await.is_some());
+    // Tokens live until the longest token lifetime (48 h) has passed.
+    assert_eq!(pruned.email_tokens, 0);
+    assert!(
+        pruned.rate_limits >= 1,
+        "the 15-minute mail windows that started 45 minutes ago are over"
+    );
+    e.clock.advance(49 * HOUR);
+    let pruned = e.sigra.prune().await.unwrap();
+    assert_eq!(pruned.sessions, 2);
+    assert_eq!(pruned.email_tokens, 1, "the unused magic link");
+    assert_eq!(
+        e.sigra.prune().await.unwrap(),
+        Pruned::default(),
+        "nothing left to do"
+    );
 }

@@ -29,6 +29,7 @@ mod cache;
 mod email;
 mod links;
 mod login;
+mod prune;
 mod register;
 mod sessions;
 mod settings;
@@ -50,6 +51,7 @@ use crate::token::{EnvelopeKey, Token, TokenError};
 
 pub use email::normalize_email;
 pub use login::LoginAttempt;
+pub use prune::Pruned;
 pub use sessions::Authenticated;
 
 /// Why a flow refused. Every variant's message is safe to show to the person asking; the

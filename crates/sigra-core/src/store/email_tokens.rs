@@ -186,4 +186,11 @@ pub trait EmailTokenStore {
         user_id: &Id,
         contexts: &[EmailTokenContext],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes every token (any context, any user) created strictly before `created_before`;
+    /// returns how many.
+    fn prune_email_tokens(
+        &mut self,
+        created_before: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

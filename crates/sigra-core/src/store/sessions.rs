@@ -165,6 +165,7 @@ impl NewSession {
 /// - `delete_*` operations are idempotent and report how many rows they removed.
 /// - `list_user_sessions` returns the user's sessions except `MfaPending` ones, most recently
 ///   active first.
+/// - `prune_sessions` compares times strictly (`<`) and only deletes rows of the given kind.
 pub trait SessionStore {
     /// Inserts a session.
     fn insert_session(
@@ -217,5 +218,16 @@ pub trait SessionStore {
         &mut self,
         user_id: &Id,
         keep: Option<&Id>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes the sessions of `kind` created strictly before `created_before`, or, when
+    /// `active_before` is given, last active strictly before it; returns how many. Sessions
+    /// of other kinds are untouched. (Sigra calls it with each kind's lifetimes, see
+    /// [`Sigra::prune`](crate::auth::Sigra::prune).)
+    fn prune_sessions(
+        &mut self,
+        kind: SessionKind,
+        created_before: OffsetDateTime,
+        active_before: Option<OffsetDateTime>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

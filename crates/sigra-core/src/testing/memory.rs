@@ -341,6 +341,21 @@ impl SessionStore for MemoryTx {
             .retain(|s| &s.user_id != user_id || Some(&s.id) == keep);
         Ok((before - self.work.sessions.len()) as u64)
     }
+
+    async fn prune_sessions(
+        &mut self,
+        kind: SessionKind,
+        created_before: OffsetDateTime,
+        active_before: Option<OffsetDateTime>,
+    ) -> Result<u64, StoreError> {
+        let before = self.work.sessions.len();
+        self.work.sessions.retain(|s| {
+            s.kind != kind
+                || !(s.created_at < created_before
+                    || active_before.is_some_and(|a| s.last_active_at < a))
+        });
+        Ok((before - self.work.sessions.len()) as u64)
+    }
 }
 
 impl EmailTokenStore for MemoryTx {
@@ -400,6 +415,17 @@ impl EmailTokenStore for MemoryTx {
         self.work.email_tokens.retain(|t| {
             &t.user_id != user_id || !(contexts.is_empty() || contexts.contains(&t.context))
         });
+        Ok((before - self.work.email_tokens.len()) as u64)
+    }
+
+    async fn prune_email_tokens(
+        &mut self,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let before = self.work.email_tokens.len();
+        self.work
+            .email_tokens
+            .retain(|t| t.created_at >= created_before);
         Ok((before - self.work.email_tokens.len()) as u64)
     }
 }

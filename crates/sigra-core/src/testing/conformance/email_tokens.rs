@@ -357,3 +357,71 @@ pub async fn delete_user_email_tokens<S: Store<Tx: 'static>>(store: S) {
         broken(C, "another user's token was deleted", FIX);
     }
 }
+
+/// `prune_email_tokens(created_before)` deletes exactly the tokens (every context, every
+/// user) created strictly before the cut-off, and counts them.
+pub async fn prune_by_age<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "EmailTokenStore::prune_email_tokens deletes tokens created before the cut-off";
+    const FIX: &str = "DELETE FROM email_tokens WHERE created_at < $1; on SQLite store times in \
+         one fixed UTC text format so text order is time order";
+    let a = committed_user(&store, "prune-a@example.com").await;
+    let b = committed_user(&store, "prune-b@example.com").await;
+    let cases = [
+        (a.id, EmailTokenContext::Confirm, at(-1, 999_999), false),
+        (
+            b.id,
+            EmailTokenContext::MagicLink,
+            in_zone(at(-3600, 0), 3),
+            false,
+        ),
+        (a.id, EmailTokenContext::ResetPassword, at(0, 0), true),
+        (
+            b.id,
+            EmailTokenContext::ConfirmCode,
+            in_zone(at(0, 1), -7),
+            true,
+        ),
+    ];
+    let mut tx = store.begin().await.must("begin");
+    let mut digests = Vec::new();
+    for (user, context, created, _) in &cases {
+        let digest = fresh_digest();
+        let token = NewEmailToken::new(
+            *user,
+            digest,
+            context.clone(),
+            "to@example.com".into(),
+            *created,
+        );
+        tx.insert_email_token(&token)
+            .await
+            .must("insert_email_token");
+        digests.push(digest);
+    }
+    commit(tx).await;
+    let mut tx = store.begin().await.must("begin");
+    let n = tx
+        .prune_email_tokens(in_zone(at(0, 0), 1))
+        .await
+        .must("prune_email_tokens");
+    commit(tx).await;
+    check_eq(n, 2, C, FIX);
+    let mut tx = store.begin().await.must("begin");
+    for ((_, context, created, survives), digest) in cases.iter().zip(&digests) {
+        let still = tx
+            .find_email_token(context, digest)
+            .await
+            .must("find_email_token")
+            .is_some();
+        if still != *survives {
+            broken(
+                C,
+                format_args!(
+                    "the token created {created} is {} after the prune",
+                    if still { "still there" } else { "gone" }
+                ),
+                FIX,
+            );
+        }
+    }
+}

@@ -418,3 +418,83 @@ pub async fn delete_user_sessions_except_one<S: Store<Tx: 'static>>(store: S) {
         broken(C, "another user's session was deleted", FIX);
     }
 }
+
+/// `prune_sessions(kind, created_before, active_before)` deletes exactly the sessions of that
+/// kind created strictly before `created_before` or, when given, last active strictly before
+/// `active_before` — sub-second and time-zone differences included — and counts them.
+pub async fn prune_by_kind_and_age<S: Store<Tx: 'static>>(store: S) {
+    const C: &str =
+        "SessionStore::prune_sessions deletes the sessions of one kind past either cut-off";
+    const FIX: &str = "DELETE FROM user_sessions WHERE kind = $1 AND (created_at < $2 OR \
+         last_active_at < $3); a NULL $3 matches nothing; on SQLite store times in one fixed \
+         UTC text format so text order is time order";
+    let user = committed_user(&store, "prune@example.com").await;
+    // (kind, created_at, last_active_at, survives a prune of Standard sessions created
+    // before at(1000, 0) or active before at(2000, 0))
+    let cases = [
+        (SessionKind::Standard, at(999, 999_999), at(5000, 0), false),
+        (SessionKind::Standard, at(1000, 0), at(1999, 999_999), false),
+        (
+            SessionKind::Standard,
+            in_zone(at(1000, 0), 5),
+            at(2000, 0),
+            true,
+        ),
+        (
+            SessionKind::Standard,
+            at(1000, 1),
+            in_zone(at(2000, 0), -4),
+            true,
+        ),
+        (SessionKind::RememberMe, at(0, 0), at(0, 0), true),
+        (SessionKind::MfaPending, at(0, 0), at(0, 0), true),
+    ];
+    let mut sessions = Vec::new();
+    for (kind, created, active, _) in cases {
+        let session = insert(&store, &user, kind, created).await;
+        let mut tx = store.begin().await.must("begin");
+        tx.touch_session(&session.id, active)
+            .await
+            .must("touch_session");
+        commit(tx).await;
+        sessions.push(session);
+    }
+    let mut tx = store.begin().await.must("begin");
+    let n = tx
+        .prune_sessions(
+            SessionKind::Standard,
+            in_zone(at(1000, 0), 2),
+            Some(at(2000, 0)),
+        )
+        .await
+        .must("prune_sessions");
+    commit(tx).await;
+    check_eq(n, 2, C, FIX);
+    for (session, (kind, created, _, survives)) in sessions.iter().zip(cases) {
+        let still = by_digest(&store, &session.token_digest).await.is_some();
+        if still != survives {
+            broken(
+                C,
+                format_args!(
+                    "the {} session created {created} is {} after the prune",
+                    kind.as_str(),
+                    if still { "still there" } else { "gone" }
+                ),
+                FIX,
+            );
+        }
+    }
+    // Without `active_before` only the creation time counts.
+    let mut tx = store.begin().await.must("begin");
+    let n = tx
+        .prune_sessions(SessionKind::RememberMe, at(0, 0), None)
+        .await
+        .must("prune_sessions");
+    check_eq(n, 0, C, FIX);
+    let n = tx
+        .prune_sessions(SessionKind::RememberMe, at(0, 1), None)
+        .await
+        .must("prune_sessions");
+    check_eq(n, 1, C, FIX);
+    commit(tx).await;
+}
