@@ -3,6 +3,8 @@
 //! [`AppState`], and [`crate::web::router`] serves it. `main.rs` only calls these; the tests
 //! drive the same router in-process.
 
+use std::time::Duration;
+
 use axum::extract::FromRef;
 use sigra_core::config::{ConfigError, SigraConfig};
 use sigra_core::keys::SecretKeyBase;
@@ -17,6 +19,9 @@ use crate::mail::dev_mailbox::SqlMailbox;
 
 /// The app's name, shown in page titles and mails.
 pub const APP_NAME: &str = env!("CARGO_PKG_NAME");
+
+/// How often expired sessions, email tokens and rate-limit windows are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Who mails come from, unless `MAIL_FROM` says otherwise.
 const DEFAULT_MAIL_FROM: &str = "noreply@example.com";
@@ -178,4 +183,21 @@ pub fn build_state(db: Db, settings: Settings) -> Result<AppState, StartupError>
         mailer,
         dev_mailbox,
     })
+}
+
+/// Deletes expired sessions, email tokens and rate-limit windows now and then every
+/// [`PRUNE_EVERY`], for as long as the app runs (`main` spawns it). Nothing depends on it for
+/// correctness (expired rows are refused when read); it keeps the tables from growing. A
+/// failure is logged and tried again next time. With several app instances each one prunes;
+/// the deletes are idempotent.
+pub async fn prune_expired(accounts: Accounts) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match accounts.prune().await {
+            Ok(pruned) => tracing::debug!(?pruned, "pruned expired rows"),
+            Err(err) => tracing::warn!("pruning expired rows failed (will retry): {err}"),
+        }
+    }
 }

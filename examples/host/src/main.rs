@@ -38,6 +38,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = app::Settings::from_env(addr.port())?;
     let db = app::connect(&db::url_from_env()?).await?;
     let state = app::build_state(db, settings)?;
+    tokio::spawn(app::prune_expired(state.accounts.clone()));
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

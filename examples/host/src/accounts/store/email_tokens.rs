@@ -6,6 +6,7 @@ use sigra_core::store::{
 };
 use sigra_core::token::TokenDigest;
 use sqlx::Row;
+use time::OffsetDateTime;
 
 use super::{AccountsTx, Key, backend, corrupt, key};
 use crate::db::{DbRow, timestamp};
@@ -33,6 +34,8 @@ const DELETE_USER_EMAIL_TOKENS_OF_CONTEXT: &str =
     "DELETE FROM user_email_tokens WHERE user_id = $1 AND context = $2";
 
 const DELETE_USER_EMAIL_TOKENS: &str = "DELETE FROM user_email_tokens WHERE user_id = $1";
+
+const PRUNE_EMAIL_TOKENS: &str = "DELETE FROM user_email_tokens WHERE created_at < $1";
 
 fn token_from_row(row: &DbRow) -> Result<EmailTokenRecord, StoreError> {
     let context: String = row.try_get("context").map_err(corrupt)?;
@@ -120,5 +123,17 @@ impl EmailTokenStore for AccountsTx {
             deleted += done.rows_affected();
         }
         Ok(deleted)
+    }
+
+    async fn prune_email_tokens(
+        &mut self,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(PRUNE_EMAIL_TOKENS)
+            .bind(timestamp(created_before))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 }

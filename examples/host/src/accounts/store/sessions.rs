@@ -44,6 +44,11 @@ const DELETE_USER_SESSIONS_EXCEPT: &str =
 
 const DELETE_USER_SESSIONS: &str = "DELETE FROM user_sessions WHERE user_id = $1";
 
+/// A NULL `$3` (no idle limit for this kind) matches no row.
+const PRUNE_SESSIONS: &str = "
+    DELETE FROM user_sessions
+    WHERE kind = $1 AND (created_at < $2 OR last_active_at < $3)";
+
 fn session_from_row(row: &DbRow) -> Result<SessionRecord, StoreError> {
     let id: Key = row.try_get("id").map_err(corrupt)?;
     let user_id: Key = row.try_get("user_id").map_err(corrupt)?;
@@ -158,6 +163,22 @@ impl SessionStore for AccountsTx {
             None => sqlx::query(DELETE_USER_SESSIONS).bind(key(user_id)?),
         };
         let done = query.execute(&mut *self.tx).await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn prune_sessions(
+        &mut self,
+        kind: SessionKind,
+        created_before: OffsetDateTime,
+        active_before: Option<OffsetDateTime>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(PRUNE_SESSIONS)
+            .bind(kind.as_str())
+            .bind(timestamp(created_before))
+            .bind(active_before.map(timestamp))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
         Ok(done.rows_affected())
     }
 }
