@@ -55,6 +55,8 @@ pub enum AuditAction {
     PasswordChange,
     /// `security.lockout`
     Lockout,
+    /// `security.suspicious_login` (a login from an IP none of the user's sessions has)
+    SuspiciousLogin,
     /// `session.create`
     SessionCreate,
     /// `session.delete` (log out)
@@ -87,6 +89,7 @@ impl AuditAction {
             Self::EmailChangeComplete => "auth.email_change.complete",
             Self::PasswordChange => "auth.password_change",
             Self::Lockout => "security.lockout",
+            Self::SuspiciousLogin => "security.suspicious_login",
             Self::SessionCreate => "session.create",
             Self::SessionDelete => "session.delete",
             Self::SessionRevoke => "session.revoke",

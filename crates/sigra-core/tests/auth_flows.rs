@@ -2723,3 +2723,110 @@ async fn prune_deletes_only_what_can_never_be_used_again() {
         "nothing left to do"
     );
 }
+
+// ---------------------------------------------------------------- suspicious logins
+
+fn meta_from(ip: &str) -> RequestMeta {
+    RequestMeta::new(Some(ip.parse().unwrap()), Some("elsewhere/2.0".into()))
+}
+
+#[tokio::test]
+async fn a_login_from_an_ip_no_session_has_is_audited_and_mailed() {
+    let e = env(clock!());
+    let first = e.confirmed("roam@example.com").await;
+    assert!(
+        first.notice.is_none(),
+        "confirming: no session to compare with"
+    );
+    let again = e.login_ok("roam@example.com", PW).await;
+    assert!(again.notice.is_none(), "same IP as a live session");
+
+    let away = match e
+        .sigra
+        .log_in(
+            "roam@example.com",
+            &pw(PW),
+            false,
+            &meta_from("198.51.100.4"),
+        )
+        .await
+        .unwrap()
+    {
+        LoginAttempt::Success(l) => l,
+        other => panic!("expected a login, got {other:?}"),
+    };
+    match &away.notice {
+        Some(AuthMail::SuspiciousLogin { to, ip, user_agent }) => {
+            assert_eq!(to, "roam@example.com");
+            assert_eq!(ip.as_deref(), Some("198.51.100.4"));
+            assert_eq!(user_agent.as_deref(), Some("elsewhere/2.0"));
+        }
+        other => panic!("expected a suspicious-login notice, got {other:?}"),
+    }
+    assert_eq!(
+        e.audit_count(
+            "security.suspicious_login",
+            AuditOutcome::Success,
+            Some(&first.user.id)
+        ),
+        1
+    );
+    // That IP now has a session: the next login from it is not suspicious; nor is a magic
+    // link used from it.
+    let back = e
+        .sigra
+        .log_in(
+            "roam@example.com",
+            &pw(PW),
+            false,
+            &meta_from("198.51.100.4"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        back,
+        LoginAttempt::Success(LoggedIn { notice: None, .. })
+    ));
+
+    // A magic link used from yet another IP is suspicious too.
+    let mail = e
+        .sigra
+        .request_magic_link("roam@example.com", &meta())
+        .await
+        .unwrap()
+        .expect("a magic link mail");
+    let token = mail.token().unwrap().to_owned();
+    let linked = e
+        .sigra
+        .log_in_with_magic_link(&token, &meta_from("192.0.2.99"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        linked.notice,
+        Some(AuthMail::SuspiciousLogin { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_login_without_any_live_session_is_not_suspicious() {
+    let e = env(clock!());
+    let first = e.confirmed("fresh@example.com").await;
+    e.sigra
+        .log_out(&first.token.cookie_value(), &meta())
+        .await
+        .unwrap();
+    let away = e
+        .sigra
+        .log_in(
+            "fresh@example.com",
+            &pw(PW),
+            false,
+            &meta_from("198.51.100.9"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        away,
+        LoginAttempt::Success(LoggedIn { notice: None, .. })
+    ));
+}

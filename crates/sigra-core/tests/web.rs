@@ -52,7 +52,13 @@ fn sigra(store: Counting) -> Sigra<Counting> {
         .params(Argon2Params::danger_weak(64, 1, 1).unwrap())
         .build()
         .unwrap();
+    // No session cache: these tests count the store reads each request makes.
+    let config = sigra_core::config::SigraConfig::builder()
+        .session(|s| s.cache_ttl = std::time::Duration::ZERO)
+        .build()
+        .unwrap();
     Sigra::builder(store, SecretKeyBase::new(vec![5u8; 64]).unwrap())
+        .config(config)
         .password_hasher(hasher)
         // A fixed clock: the rate-limit window never rolls over mid-test.
         .clock(|| time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap())

@@ -157,6 +157,7 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({}),
         );
         tx.insert_audit_event(&event).await?;
+        let notice = self.check_new_ip(&mut tx, &user, meta).await?;
         let (session, token) = self
             .create_session(&mut tx, &user, SessionKind::Standard, meta, true)
             .await?;
@@ -166,6 +167,7 @@ impl<S: Store> Sigra<S> {
             user,
             session,
             token,
+            notice,
         })
     }
 

@@ -143,6 +143,7 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "remember_me": remember_me }),
         );
         tx.insert_audit_event(&event).await?;
+        let notice = self.check_new_ip(&mut tx, &user, meta).await?;
         let (session, token) = self
             .create_session(&mut tx, &user, kind, meta, true)
             .await?;
@@ -152,6 +153,7 @@ impl<S: Store> Sigra<S> {
             user,
             session,
             token,
+            notice,
         }))
     }
 

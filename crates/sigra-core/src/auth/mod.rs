@@ -190,6 +190,16 @@ pub enum AuthMail {
         /// Recipient.
         to: String,
     },
+    /// Someone logged in from an IP address none of the account's sessions has: tell the
+    /// owner, so they can act if it was not them.
+    SuspiciousLogin {
+        /// The account's address.
+        to: String,
+        /// The new login's IP address, if known.
+        ip: Option<String>,
+        /// The new login's user agent, if sent.
+        user_agent: Option<String>,
+    },
 }
 
 impl AuthMail {
@@ -207,7 +217,8 @@ impl AuthMail {
             | Self::ResetPassword { to, .. }
             | Self::ChangeEmail { to, .. }
             | Self::PasswordChanged { to }
-            | Self::LockoutNotice { to } => to,
+            | Self::LockoutNotice { to }
+            | Self::SuspiciousLogin { to, .. } => to,
         }
     }
 
@@ -226,6 +237,7 @@ impl AuthMail {
             Self::ChangeEmail { .. } => "change_email",
             Self::PasswordChanged { .. } => "password_changed",
             Self::LockoutNotice { .. } => "lockout_notice",
+            Self::SuspiciousLogin { .. } => "suspicious_login",
         }
     }
 
@@ -243,7 +255,8 @@ impl AuthMail {
             | Self::ChangeEmail { token, .. } => Some(token),
             Self::AccountExists { .. }
             | Self::PasswordChanged { .. }
-            | Self::LockoutNotice { .. } => None,
+            | Self::LockoutNotice { .. }
+            | Self::SuspiciousLogin { .. } => None,
         }
     }
 }
@@ -302,6 +315,10 @@ pub struct LoggedIn {
     pub session: SessionRecord,
     /// The token to set as the session cookie.
     pub token: SessionToken,
+    /// A mail to send the account's owner about this login, if any
+    /// ([`AuthMail::SuspiciousLogin`] for a login from an IP address none of their sessions
+    /// has).
+    pub notice: Option<AuthMail>,
 }
 
 /// Builds a [`Sigra`].
@@ -578,6 +595,40 @@ impl<S: Store> Sigra<S> {
     /// the user or their sessions.
     fn forget_user(&self, user_id: &crate::store::Id) {
         self.inner.sessions.forget_user(user_id);
+    }
+
+    /// For a login about to create a session: when the user has sessions and none of them
+    /// comes from this request's IP, writes `security.suspicious_login` in `tx` and returns
+    /// the notice to mail. The first session, and requests without a known IP, are not
+    /// suspicious (there is nothing to compare with).
+    async fn check_new_ip<T: SessionStore + AuditStore + Send>(
+        &self,
+        tx: &mut T,
+        user: &UserRecord,
+        meta: &RequestMeta,
+    ) -> Result<Option<AuthMail>, AuthError> {
+        let Some(ip) = meta.ip_string() else {
+            return Ok(None);
+        };
+        let sessions = tx.list_user_sessions(&user.id).await?;
+        if sessions.is_empty() || sessions.iter().any(|s| s.ip.as_deref() == Some(&*ip)) {
+            return Ok(None);
+        }
+        let event = self.audit(
+            AuditAction::SuspiciousLogin,
+            AuditOutcome::Success,
+            meta,
+            Some(user.id),
+            Some(user.id),
+            serde_json::json!({ "reason": "new_ip", "known_sessions": sessions.len() }),
+        );
+        tx.insert_audit_event(&event).await?;
+        tracing::info!(target: "sigra::auth", user = %user.id, "login from an IP address none of the user's sessions has");
+        Ok(Some(AuthMail::SuspiciousLogin {
+            to: user.email.clone(),
+            ip: Some(ip),
+            user_agent: meta.user_agent.clone(),
+        }))
     }
 
     /// Inserts a new session in `tx` and writes its audit row. Sessions are only created

@@ -341,6 +341,7 @@ impl<S: Store> Sigra<S> {
             user,
             session,
             token,
+            notice: None,
         })
     }
 }

@@ -103,6 +103,7 @@ impl<S: Store> Sigra<S> {
             user: auth.user.clone(),
             session,
             token,
+            notice: None,
         })
     }
 
