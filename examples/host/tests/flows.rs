@@ -613,3 +613,47 @@ async fn mails_have_a_text_and_an_html_body_with_the_same_link() {
     assert!(html.contains(&code_in(&text)));
     assert!(html.contains("Hello vic@example.com"));
 }
+
+#[tokio::test]
+async fn a_login_from_a_new_address_mails_the_owner_once() {
+    let app = TestApp::start().await;
+    let email = "frank@example.com";
+    let mut frank = app.confirmed_user(email).await;
+    // The same browser (same address as the confirmed session): nothing to report.
+    frank.post("/users/log_out", &[]).await.assert_redirect("/");
+    frank
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/");
+    assert_eq!(app.mail_count(email).await, 1, "only the confirmation mail");
+
+    // Another device, another address: the owner hears about it.
+    let mut away = app.browser();
+    away.submit(
+        "/users/log_in",
+        "/users/log_in",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await
+    .assert_redirect("/");
+    let notice = app.mail(email, "suspicious_login").await;
+    assert!(notice.contains(&away.ip.to_string()), "{notice}");
+    assert!(notice.contains("/users/reset_password"), "{notice}");
+
+    // That address now has a session: logging in from it again says nothing new.
+    let mut again = app.browser();
+    again.ip = away.ip;
+    again
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/");
+    assert_eq!(app.mail_count(email).await, 2);
+}

@@ -87,6 +87,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "mail/reset_password.txt",
         include_str!("../../templates/mail/reset_password.txt"),
     ),
+    (
+        "mail/suspicious_login.html",
+        include_str!("../../templates/mail/suspicious_login.html"),
+    ),
+    (
+        "mail/suspicious_login.txt",
+        include_str!("../../templates/mail/suspicious_login.txt"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -204,6 +212,15 @@ impl AuthMailer {
                     reset_url => url("/users/reset_password"),
                     attempts => self.lockout_attempts,
                     lock_minutes => self.lockout_minutes,
+                },
+            ),
+            AuthMail::SuspiciousLogin { ip, user_agent, .. } => (
+                format!("New login to your {APP_NAME} account"),
+                context! {
+                    ip,
+                    user_agent,
+                    sessions_url => url("/users/sessions"),
+                    reset_url => url("/users/reset_password"),
                 },
             ),
             other => return Err(SendError::UnknownKind(other.kind().to_owned())),

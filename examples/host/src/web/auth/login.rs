@@ -78,11 +78,17 @@ pub async fn create(
         .log_in(&form.email, &password, remember_me, &meta)
         .await
     {
-        Ok(LoginAttempt::Success(logged_in)) => (
-            session_cookie(&accounts, &logged_in),
-            Redirect::to(&return_to),
-        )
-            .into_response(),
+        Ok(LoginAttempt::Success(mut logged_in)) => {
+            // A login from an address none of the user's sessions has: tell the owner.
+            if let Some(notice) = logged_in.notice.take() {
+                mailer.send_later(notice);
+            }
+            (
+                session_cookie(&accounts, &logged_in),
+                Redirect::to(&return_to),
+            )
+                .into_response()
+        }
         Ok(attempt) => {
             // An unknown email, a wrong password, a locked account: one answer for all.
             if let LoginAttempt::Failed {

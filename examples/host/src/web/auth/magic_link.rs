@@ -70,18 +70,25 @@ pub async fn show(page: Page) -> Response {
 /// POST /users/log_in/{token}
 pub async fn log_in(
     State(accounts): State<Accounts>,
+    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     token: Result<Path<String>, PathRejection>,
 ) -> Response {
     let token = link_token(token);
     match accounts.log_in_with_magic_link(&token, &meta).await {
-        Ok(logged_in) => (
-            session_cookie(&accounts, &logged_in),
-            Flash::info("Welcome back! You are logged in."),
-            Redirect::to("/"),
-        )
-            .into_response(),
+        Ok(mut logged_in) => {
+            // A login from an address none of the user's sessions has: tell the owner.
+            if let Some(notice) = logged_in.notice.take() {
+                mailer.send_later(notice);
+            }
+            (
+                session_cookie(&accounts, &logged_in),
+                Flash::info("Welcome back! You are logged in."),
+                Redirect::to("/"),
+            )
+                .into_response()
+        }
         Err(err) => refused(
             &err,
             render(
