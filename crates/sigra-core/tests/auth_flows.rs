@@ -2830,3 +2830,95 @@ async fn a_login_without_any_live_session_is_not_suspicious() {
         LoginAttempt::Success(LoggedIn { notice: None, .. })
     ));
 }
+
+// ---------------------------------------------------------------- sudo attempts
+
+#[tokio::test]
+async fn wrong_sudo_passwords_lock_the_account_and_end_the_session() {
+    let e = env(clock!());
+    e.confirmed("sudo-guess@example.com").await;
+    let stolen = e.login_ok("sudo-guess@example.com", PW).await;
+    let other = e.login_ok("sudo-guess@example.com", PW).await;
+    let auth = e.authed(&stolen).await;
+    for _ in 0..4 {
+        let err = e
+            .sigra
+            .enter_sudo(&auth, &pw(WRONG), &meta())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
+    }
+    assert!(
+        e.auth(&stolen).await.is_some(),
+        "four misses: still logged in"
+    );
+    let err = e
+        .sigra
+        .enter_sudo(&auth, &pw(WRONG), &meta())
+        .await
+        .unwrap_err();
+    match err {
+        AuthError::LockedOut { notice } => {
+            assert_eq!(notice.kind(), "lockout_notice");
+            assert_eq!(notice.to(), "sudo-guess@example.com");
+        }
+        other => panic!("expected LockedOut, got {other:?}"),
+    }
+    assert!(
+        e.auth(&stolen).await.is_none(),
+        "the guessing session is over"
+    );
+    assert!(
+        e.auth(&other).await.is_some(),
+        "the owner's other sessions stay"
+    );
+    assert_eq!(
+        e.audit_count("session.sudo_enter", AuditOutcome::Failure, None),
+        5
+    );
+    assert!(matches!(
+        e.log_in("sudo-guess@example.com", PW, false).await,
+        LoginAttempt::Failed { notice: None }
+    ));
+
+    // Even the right password cannot enter sudo while the lock lasts.
+    let auth = e.authed(&other).await;
+    let err = e
+        .sigra
+        .enter_sudo(&auth, &pw(PW), &meta())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::TooManyAttempts { .. }), "{err:?}");
+    e.clock.advance(16 * MIN);
+    let auth = e.authed(&other).await;
+    assert!(e.sigra.enter_sudo(&auth, &pw(PW), &meta()).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_right_sudo_password_resets_the_count() {
+    let e = env(clock!());
+    e.confirmed("sudo-reset@example.com").await;
+    let mut current = e.login_ok("sudo-reset@example.com", PW).await;
+    for round in 0..3 {
+        let auth = e.authed(&current).await;
+        for _ in 0..4 {
+            let err = e
+                .sigra
+                .enter_sudo(&auth, &pw(WRONG), &meta())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, AuthError::InvalidCredentials),
+                "round {round}: {err:?}"
+            );
+        }
+        current = e.sigra.enter_sudo(&auth, &pw(PW), &meta()).await.unwrap();
+    }
+    assert_eq!(
+        e.user("sudo-reset@example.com")
+            .await
+            .unwrap()
+            .failed_login_attempts,
+        0
+    );
+}

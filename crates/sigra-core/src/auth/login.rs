@@ -4,7 +4,8 @@ use crate::audit::{AuditAction, RequestMeta};
 use crate::config::UnconfirmedPolicy;
 use crate::password::{Password, PasswordError, Verification};
 use crate::store::{
-    AuditOutcome, AuditStore as _, SessionKind, Store, Transaction as _, UserRecord, UserStore as _,
+    AuditOutcome, AuditStore as _, SessionKind, SessionStore as _, Store, Transaction as _,
+    UserRecord, UserStore as _,
 };
 
 use super::{AuthError, AuthMail, LoggedIn, Sigra, normalize_email};
@@ -157,11 +158,20 @@ impl<S: Store> Sigra<S> {
         }))
     }
 
-    fn lock_active(&self, user: &UserRecord) -> bool {
+    pub(super) fn lock_active(&self, user: &UserRecord) -> bool {
         let duration = self.config().lockout().duration;
         user.locked_at.is_some_and(|at| {
             (self.now() - at).whole_seconds()
                 < i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+        })
+    }
+
+    /// How long the lock on `user` still lasts (zero when none).
+    pub(super) fn lock_remaining(&self, user: &UserRecord) -> std::time::Duration {
+        let duration = self.config().lockout().duration;
+        user.locked_at.map_or(std::time::Duration::ZERO, |at| {
+            let elapsed = u64::try_from((self.now() - at).whole_seconds()).unwrap_or(0);
+            duration.saturating_sub(std::time::Duration::from_secs(elapsed))
         })
     }
 
@@ -202,6 +212,21 @@ impl<S: Store> Sigra<S> {
         user: &UserRecord,
         meta: &RequestMeta,
     ) -> Result<Option<AuthMail>, AuthError> {
+        self.record_failed_password(user, AuditAction::Login, None, meta)
+            .await
+    }
+
+    /// Counts a wrong password against the account's lockout counter, audited as `action`
+    /// (a login, or sudo), and locks the account when the count reaches the threshold; then
+    /// it also deletes the session `end_session` names, if any. Returns the lockout notice
+    /// when this failure locked the account.
+    pub(super) async fn record_failed_password(
+        &self,
+        user: &UserRecord,
+        action: AuditAction,
+        end_session: Option<&crate::token::TokenDigest>,
+        meta: &RequestMeta,
+    ) -> Result<Option<AuthMail>, AuthError> {
         let now = self.now();
         let threshold = self.config().lockout().threshold;
         let mut tx = self.store().begin().await?;
@@ -220,11 +245,12 @@ impl<S: Store> Sigra<S> {
             tx.clear_failed_logins(&user.id).await?;
         }
         let attempts = tx.increment_failed_logins(&user.id).await?;
+        let actor = (action != AuditAction::Login).then_some(user.id);
         let event = self.audit(
-            AuditAction::Login,
+            action,
             AuditOutcome::Failure,
             meta,
-            None,
+            actor,
             Some(user.id),
             serde_json::json!({ "reason": "invalid_password", "attempts": attempts }),
         );
@@ -241,6 +267,9 @@ impl<S: Store> Sigra<S> {
                 serde_json::json!({ "attempts": attempts }),
             );
             tx.insert_audit_event(&event).await?;
+            if let Some(digest) = end_session {
+                tx.delete_session_by_digest(digest).await?;
+            }
             Some(AuthMail::LockoutNotice {
                 to: user.email.clone(),
             })

@@ -99,6 +99,16 @@ pub enum AuthError {
     /// The session is no longer valid.
     #[error("your session has expired; log in again")]
     SessionExpired,
+    /// Too many wrong passwords while confirming it (sudo): the account is now locked like
+    /// after failed logins, and this session was ended. Send `notice` to the owner, clear the
+    /// session cookie and send the person to the login page.
+    #[error(
+        "too many wrong passwords: you have been logged out and the account is locked for a while"
+    )]
+    LockedOut {
+        /// The lockout notice to mail to the account's owner.
+        notice: Box<AuthMail>,
+    },
     /// The database failed. Shown as a generic "try again" page; details are logged.
     #[error("something went wrong; try again")]
     Store(#[from] StoreError),

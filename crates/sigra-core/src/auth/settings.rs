@@ -43,19 +43,49 @@ impl<S: Store> Sigra<S> {
                 false
             }
         };
-        let mut tx = self.store().begin().await?;
         if !valid {
+            // Wrong passwords here count against the account's lockout like failed logins
+            // (a stolen session cookie must not allow guessing at 10 tries a minute per IP);
+            // the failure that locks also ends this session.
+            let notice = self
+                .record_failed_password(
+                    &auth.user,
+                    AuditAction::SudoEnter,
+                    Some(&auth.session.token_digest),
+                    meta,
+                )
+                .await?;
+            self.forget_user(&auth.user.id);
+            return Err(match notice {
+                Some(notice) => AuthError::LockedOut {
+                    notice: Box::new(notice),
+                },
+                None => AuthError::InvalidCredentials,
+            });
+        }
+        let mut tx = self.store().begin().await?;
+        // Re-read under the write lock: a locked account cannot enter sudo, even with the
+        // right password, until the lock expires.
+        let Some(user) = tx.user_by_id(&auth.user.id).await? else {
+            return Err(AuthError::SessionExpired);
+        };
+        if self.lock_active(&user) {
             let event = self.audit(
                 AuditAction::SudoEnter,
                 AuditOutcome::Failure,
                 meta,
                 Some(auth.user.id),
                 Some(auth.user.id),
-                serde_json::json!({ "reason": "invalid_password" }),
+                serde_json::json!({ "reason": "locked" }),
             );
             tx.insert_audit_event(&event).await?;
             tx.commit().await?;
-            return Err(AuthError::InvalidCredentials);
+            return Err(AuthError::TooManyAttempts {
+                retry_after: self.lock_remaining(&user),
+            });
+        }
+        if user.failed_login_attempts > 0 || user.locked_at.is_some() {
+            tx.clear_failed_logins(&user.id).await?;
         }
         self.rotate_session(
             tx,
