@@ -657,3 +657,42 @@ async fn a_login_from_a_new_address_mails_the_owner_once() {
         .assert_redirect("/");
     assert_eq!(app.mail_count(email).await, 2);
 }
+
+#[tokio::test]
+async fn guessing_the_password_in_sudo_locks_the_account_and_logs_out() {
+    let app = TestApp::start().await;
+    let email = "gina@example.com";
+    let mut gina = app.confirmed_user(email).await;
+    for _ in 0..4 {
+        let resp = gina
+            .submit(
+                "/users/sudo",
+                "/users/sudo",
+                &[("password", "not my password")],
+            )
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            resp.body
+        );
+        assert!(
+            resp.body.contains("That password is not right."),
+            "{}",
+            resp.body
+        );
+    }
+    gina.submit(
+        "/users/sudo",
+        "/users/sudo",
+        &[("password", "not my password")],
+    )
+    .await
+    .assert_redirect("/users/log_in");
+    let notice = app.mail(email, "lockout_notice").await;
+    assert!(notice.contains("locked"), "{notice}");
+    // The session is over: the settings page asks to log in.
+    let resp = gina.get("/users/settings").await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER);
+}
