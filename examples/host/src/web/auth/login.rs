@@ -1,4 +1,4 @@
-//! Password login and logout: GET/POST /users/log_in, POST /users/log_out.
+//! Password login and logout: GET/POST /users/log_in, GET/POST /users/log_out.
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -98,6 +98,12 @@ pub async fn create(
             rerender(errors_for(&err, &[("email", "form"), ("password", "form")])),
         ),
     }
+}
+
+/// GET /users/log_out: a page with a "Log out" button, for a typed or followed link. Logging
+/// out changes state, so it is a POST with the CSRF token, never a GET.
+pub async fn confirm_log_out(page: Page) -> Response {
+    render("auth/log_out.html", page.context()).into_response()
 }
 
 /// POST /users/log_out
