@@ -2,6 +2,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use axum::http::{Method, StatusCode, header};
 use support::browser::{PASSWORD, TestApp, code_in, link_in};
 
@@ -749,4 +751,53 @@ async fn a_get_of_a_form_address_goes_to_the_form_and_other_methods_get_a_405_pa
     let resp = user.send_method(Method::PUT, "/health").await;
     assert_eq!(resp.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(resp.body.contains("Method not allowed"), "{}", resp.body);
+}
+
+#[tokio::test]
+async fn the_durations_pages_and_mails_promise_follow_the_configuration() {
+    let app = TestApp::with_config(|c| {
+        c.tokens(|t| {
+            t.magic_link_ttl = Duration::from_secs(10 * 60);
+            t.confirm_ttl = Duration::from_secs(6 * 3600);
+        })
+        .session(|s| s.remember_me_absolute_timeout = Duration::from_secs(14 * 86_400))
+    })
+    .await;
+    let mut anon = app.browser();
+    let page = anon.get("/users/log_in").await;
+    assert!(
+        page.body
+            .contains("Keep me logged in on this device for 14 days"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("It works once, within 10 minutes."),
+        "{}",
+        page.body
+    );
+
+    app.confirmed_user("ned@example.com").await;
+    let confirm = app.mail("ned@example.com", "confirm").await;
+    assert!(
+        confirm.contains("The link and the code work for 6 hours."),
+        "{confirm}"
+    );
+
+    let resp = anon
+        .post("/users/log_in/magic", &[("email", "ned@example.com")])
+        .await;
+    resp.assert_redirect("/users/log_in");
+    let page = anon.follow(&resp).await;
+    assert!(
+        page.body
+            .contains("a login link is on its way. It works once, within 10 minutes."),
+        "{}",
+        page.body
+    );
+    let magic = app.mail("ned@example.com", "magic_link").await;
+    assert!(
+        magic.contains("It works once, within 10 minutes."),
+        "{magic}"
+    );
 }
