@@ -413,6 +413,7 @@ fn no_html_swaps_the_pages_for_the_json_api() {
                 || [
                     "src/web/pages.rs",
                     "src/web/templates.rs",
+                    "static/sigra/favicon.svg",
                     "static/sigra/sigra.css",
                     "templates/error.html",
                     "templates/home.html",
@@ -447,6 +448,15 @@ fn no_html_swaps_the_pages_for_the_json_api() {
     let router = read(&json, "src/web/mod.rs");
     assert!(router.contains(".merge(api::routes(&state))"), "{router}");
     assert!(router.contains(".fallback(home::not_found)"), "{router}");
+    // A method a route does not take: the JSON error in one, the page in the other.
+    assert!(
+        router.contains(".method_not_allowed_fallback(home::method_not_allowed)"),
+        "{router}"
+    );
+    assert!(
+        read(&html, "src/web/mod.rs")
+            .contains(".method_not_allowed_fallback(pages::method_not_allowed)")
+    );
     assert!(read(&json, "Cargo.toml").contains("features = [\"serde-well-known\"]"));
     // The mails are the same (the JSON app sends them too).
     assert!(json_files.contains("templates/mail/confirm.html"));
