@@ -13,9 +13,11 @@
 //! Skips (prints `skipped: ...`) without Chromium, Node.js or `tests/e2e/node_modules`; fails
 //! instead under `SIGRA_REQUIRE_PEERS=1`, as every browser test (see `sigra_tests::browser`).
 //!
-//! The binary: `SIGRA_E2E_HOST_BIN` when set (any build of the host app, say the staged one),
-//! else `cargo build -p sigra-example-host` (a no-op when `cargo test --workspace` built it
-//! already) and the executable cargo reports. The server's log goes to
+//! The binary: `SIGRA_E2E_HOST_BIN` when set (any build of the host app; `cargo xtask test`
+//! sets it to the binary its own test build made, so nothing compiles twice), else
+//! `cargo build -p sigra-example-host` with this test's profile and the executable cargo
+//! reports (that build unifies features on its own, so after `cargo test --workspace` it
+//! recompiles part of the tree once). The server's log goes to
 //! `target/e2e-artifacts/<spec>-server.log`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

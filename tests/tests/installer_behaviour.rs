@@ -413,6 +413,7 @@ fn no_html_swaps_the_pages_for_the_json_api() {
                 || [
                     "src/web/pages.rs",
                     "src/web/templates.rs",
+                    "static/sigra/favicon.svg",
                     "static/sigra/sigra.css",
                     "templates/error.html",
                     "templates/home.html",
@@ -447,6 +448,15 @@ fn no_html_swaps_the_pages_for_the_json_api() {
     let router = read(&json, "src/web/mod.rs");
     assert!(router.contains(".merge(api::routes(&state))"), "{router}");
     assert!(router.contains(".fallback(home::not_found)"), "{router}");
+    // A method a route does not take: the JSON error in one, the page in the other.
+    assert!(
+        router.contains(".method_not_allowed_fallback(home::method_not_allowed)"),
+        "{router}"
+    );
+    assert!(
+        read(&html, "src/web/mod.rs")
+            .contains(".method_not_allowed_fallback(pages::method_not_allowed)")
+    );
     assert!(read(&json, "Cargo.toml").contains("features = [\"serde-well-known\"]"));
     // The mails are the same (the JSON app sends them too).
     assert!(json_files.contains("templates/mail/confirm.html"));
@@ -576,4 +586,130 @@ fn other_names_on_an_installed_app_are_refused_unless_forced() {
         installer::compare_trees("before", &before, "after", &installer::tree(&app)),
         None
     );
+}
+
+#[test]
+fn an_app_on_an_older_edition_is_refused_before_anything_is_written() {
+    let scratch = Scratch::new("old-edition");
+    let app = installer::reference_app(scratch.path());
+    let cargo_toml = read(&app, "Cargo.toml");
+    assert!(cargo_toml.contains("edition = \"2024\"\n"), "{cargo_toml}");
+    for (old, found) in [
+        ("edition = \"2021\"\n", "Cargo.toml has edition = \"2021\"."),
+        ("", "Cargo.toml has no `edition` (so Cargo uses 2015)."),
+        (
+            "edition = \"2024\"\nrust-version = \"1.85\"\n",
+            "Cargo.toml has rust-version = \"1.85\".",
+        ),
+    ] {
+        std::fs::write(
+            app.join("Cargo.toml"),
+            cargo_toml.replace("edition = \"2024\"\n", old),
+        )
+        .unwrap();
+        let before = installer::tree(&app);
+        for extra in [&[][..], &["--dry-run"], &["--force"]] {
+            let run = installer::run_cargo_sigra(&app, &[REFERENCE_ARGS, extra].concat());
+            assert!(!run.success, "{old:?} {extra:?} was accepted");
+            assert!(
+                run.stderr.starts_with(
+                    "error: the generated code needs Rust edition 2024 and Rust 1.95, and "
+                ),
+                "{}",
+                run.stderr
+            );
+            assert!(run.stderr.contains(found), "{}", run.stderr);
+            assert!(
+                run.stderr.contains(
+                    "Set `edition = \"2024\"` and `rust-version = \"1.95\"` (or later) under [package]"
+                ),
+                "{}",
+                run.stderr
+            );
+            assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+            assert_eq!(run.stdout, "", "{old:?} {extra:?}");
+            assert_eq!(
+                installer::compare_trees("before", &before, "after", &installer::tree(&app)),
+                None
+            );
+        }
+    }
+}
+
+/// The lowercase hex SHA-256 of `bytes`, as the manifest records it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+#[test]
+fn a_written_migration_is_never_rewritten_even_with_force() {
+    let (_scratch, app) = installed("migrations", &[]);
+    let path = "migrations/20260101000000_create_users.sql";
+    let generated = read(&app, path);
+    let manifest = read(&app, ".sigra/manifest.toml");
+    let kept_line = format!(
+        "  keep      {path}  (a written migration is never rewritten, even with --force: a database that ran it refuses a changed one; schema changes come as new migrations)\n"
+    );
+
+    // As written by an older cargo sigra whose template said something else: the manifest
+    // records the older text, so the file is unchanged since written, and still kept.
+    let older = generated.replace("CREATE TABLE", "-- older template\nCREATE TABLE");
+    assert_ne!(older, generated);
+    std::fs::write(app.join(path), &older).unwrap();
+    std::fs::write(
+        app.join(".sigra/manifest.toml"),
+        manifest.replace(
+            &sha256_hex(generated.as_bytes()),
+            &sha256_hex(older.as_bytes()),
+        ),
+    )
+    .unwrap();
+    for extra in [&[][..], &["--force"]] {
+        let run =
+            installer::run_cargo_sigra(&app, &[REFERENCE_ARGS, extra].concat()).assert_success();
+        assert!(run.stdout.contains(&kept_line), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(
+                "\nNothing to change: the install is up to date (1 changed migration kept as written: see above).\n"
+            ),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(read(&app, path), older);
+        // The manifest still records what was written.
+        assert!(read(&app, ".sigra/manifest.toml").contains(&sha256_hex(older.as_bytes())));
+    }
+
+    // Edited by hand: kept too, even with --force, while other edited files are overwritten.
+    let edited = format!("{generated}-- my own index\n");
+    std::fs::write(app.join(path), &edited).unwrap();
+    std::fs::write(app.join(".sigra/manifest.toml"), &manifest).unwrap();
+    std::fs::write(app.join("src/db.rs"), "// edited\n").unwrap();
+    let run =
+        installer::run_cargo_sigra(&app, &[REFERENCE_ARGS, &["--force"]].concat()).assert_success();
+    assert!(run.stdout.contains(&kept_line), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("  overwrite src/db.rs  (--force)\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(read(&app, path), edited);
+
+    // Deleted: written again.
+    std::fs::remove_file(app.join(path)).unwrap();
+    let run = installer::run_cargo_sigra(&app, REFERENCE_ARGS).assert_success();
+    assert!(
+        run.stdout.contains(&format!("  create    {path}\n")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(read(&app, path), generated);
 }

@@ -4,7 +4,8 @@
 //! tests check sigra-core against, a PostgreSQL server, Node.js with Chromium and the npm
 //! project in `tests/e2e`), then runs formatting and lint checks, builds every test, starts a
 //! throwaway PostgreSQL cluster, runs every test and doctest with the peers required, and stops
-//! the cluster (also when a test failed). When it cannot install something itself it stops and
+//! the cluster (also when a test failed). The browser tests get the host app's binary from the
+//! test build (`SIGRA_E2E_HOST_BIN`, see [`host_bin`]), so nothing is compiled twice. When it cannot install something itself it stops and
 //! prints the exact command to run. Each step prints how long it took.
 //!
 //! ```text
@@ -16,13 +17,14 @@
 //! ```
 
 mod browser;
+mod host_bin;
 mod peers;
 mod postgres;
 mod python;
 mod sys;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use peers::Peers;
@@ -98,8 +100,8 @@ fn test(root: &Path, quick: bool) -> Step {
     }
 
     let mut env = peers.env();
-    timed("build every test target", || {
-        cargo(
+    let host_bin = timed("build every test target", || {
+        let messages = cargo_messages(
             root,
             &[
                 "test",
@@ -109,8 +111,22 @@ fn test(root: &Path, quick: bool) -> Step {
                 "--no-run",
             ],
             &env,
-        )
+        )?;
+        let built = host_bin::find(&messages).ok_or_else(|| {
+            Failure::new(format!(
+                "the test build made no `{}` binary for the browser tests",
+                host_bin::HOST_PACKAGE
+            ))
+        })?;
+        host_bin::set_aside(&built)
     })?;
+    // A binary the caller chose (another build of the host) wins.
+    if std::env::var_os("SIGRA_E2E_HOST_BIN").is_none() {
+        env.push((
+            "SIGRA_E2E_HOST_BIN".to_owned(),
+            host_bin.display().to_string(),
+        ));
+    }
     // The guard stops the cluster when this function returns, whatever happened.
     let cluster = timed("PostgreSQL: start a throwaway cluster", || {
         Cluster::start_throwaway(peers.postgres(), root)
@@ -153,6 +169,29 @@ fn env(root: &Path) -> Step {
         println!("export {name}={}", shell_quote(&value));
     }
     Ok(())
+}
+
+/// Runs cargo with `--message-format=json-render-diagnostics`: diagnostics and progress on
+/// stderr as usual, the JSON messages (artifacts built) returned.
+fn cargo_messages(root: &Path, args: &[&str], env: &[(String, String)]) -> Step<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(root)
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let shown = sys::shown(&cmd);
+    let output = cmd
+        .output()
+        .map_err(|e| Failure(format!("could not start {shown}: {e}")))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(Failure(format!("{shown} failed ({})", output.status)))
+    }
 }
 
 /// Runs cargo with inherited output (the test run's own output is the point).

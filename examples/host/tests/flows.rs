@@ -2,7 +2,9 @@
 
 mod support;
 
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode, header};
 use support::browser::{PASSWORD, TestApp, code_in, link_in};
 
 const NEW_PASSWORD: &str = "a different long passphrase";
@@ -512,6 +514,16 @@ async fn home_css_404_and_dev_mailbox() {
             .unwrap()
             .starts_with("text/css")
     );
+    assert!(
+        home.body
+            .contains(r#"<link rel="icon" href="/sigra/favicon.svg" type="image/svg+xml">"#),
+        "{}",
+        home.body
+    );
+    let icon = browser.get("/sigra/favicon.svg").await;
+    assert_eq!(icon.status, StatusCode::OK);
+    assert_eq!(icon.headers["content-type"], "image/svg+xml");
+    assert!(icon.body.starts_with("<svg "), "{}", icon.body);
     let missing = browser.get("/no/such/page").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Page not found"));
@@ -526,6 +538,51 @@ async fn home_css_404_and_dev_mailbox() {
     let mail = browser.get(&format!("/dev/mailbox/{id}")).await;
     assert_eq!(mail.status, StatusCode::OK);
     assert!(mail.body.contains("Confirm your"));
+    // The page keeps the app's strict CSP; the HTML version comes in a frame with its own.
+    let csp = |resp: &support::browser::Resp| {
+        resp.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        csp(&mail).contains("frame-ancestors 'none'"),
+        "{}",
+        csp(&mail)
+    );
+    assert!(!csp(&mail).contains("unsafe-inline"), "{}", csp(&mail));
+    let frame_src = format!(r#"src="/dev/mailbox/{id}/html""#);
+    assert!(mail.body.contains(&frame_src), "{}", mail.body);
+    assert!(
+        mail.body
+            .contains(r#"sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation""#),
+        "{}",
+        mail.body
+    );
+    let html = browser.get(&format!("/dev/mailbox/{id}/html")).await;
+    assert_eq!(html.status, StatusCode::OK);
+    assert_eq!(html.headers["content-type"], "text/html; charset=utf-8");
+    let frame_csp = csp(&html);
+    for directive in [
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "frame-ancestors 'self'",
+        "sandbox allow-popups",
+    ] {
+        assert!(frame_csp.contains(directive), "{directive}: {frame_csp}");
+    }
+    assert!(!frame_csp.contains("script-src"), "{frame_csp}");
+    assert_eq!(html.headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
+    assert!(
+        html.body.contains(r#"<head><base target="_top">"#),
+        "{}",
+        html.body
+    );
+    assert!(html.body.contains("confirm&#x2f;"), "{}", html.body);
+    assert_eq!(
+        browser.get("/dev/mailbox/not-an-id/html").await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         browser.get("/dev/mailbox/not-an-id").await.status,
         StatusCode::NOT_FOUND
@@ -569,6 +626,7 @@ async fn every_form_carries_the_csrf_token() {
     .assert_redirect("/users/settings");
     pages = vec![
         "/".to_owned(),
+        "/users/log_out".to_owned(),
         "/users/settings".to_owned(),
         "/users/sessions".to_owned(),
         "/users/sudo".to_owned(),
@@ -695,4 +753,134 @@ async fn guessing_the_password_in_sudo_locks_the_account_and_logs_out() {
     // The session is over: the settings page asks to log in.
     let resp = gina.get("/users/settings").await;
     assert_eq!(resp.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn get_log_out_asks_first_and_logs_out_only_on_post() {
+    let app = TestApp::start().await;
+    let mut anon = app.browser();
+    let page = anon.get("/users/log_out").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("You are not logged in."),
+        "{}",
+        page.body
+    );
+
+    let mut user = app.confirmed_user("lou@example.com").await;
+    let page = user.get("/users/log_out").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Do you want to log out"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"<form method="post" action="/users/log_out" class="card">"#),
+        "{}",
+        page.body
+    );
+    // Opening the page logs nobody out.
+    assert_eq!(user.get("/users/settings").await.status, StatusCode::OK);
+    user.post("/users/log_out", &[]).await.assert_redirect("/");
+    assert_eq!(user.session_cookie(), None);
+    let resp = user.get("/users/settings").await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER);
+    assert!(
+        resp.location()
+            .unwrap()
+            .starts_with("/users/log_in?return_to="),
+        "{:?}",
+        resp.location()
+    );
+}
+
+#[tokio::test]
+async fn a_get_of_a_form_address_goes_to_the_form_and_other_methods_get_a_405_page() {
+    let app = TestApp::start().await;
+    let mut user = app.confirmed_user("gus@example.com").await;
+    for (address, form) in [
+        ("/users/log_in/magic", "/users/log_in"),
+        ("/users/confirm/resend", "/users/confirm"),
+        ("/users/settings/email", "/users/settings"),
+        ("/users/settings/password", "/users/settings"),
+        ("/users/sessions/revoke_others", "/users/sessions"),
+        ("/users/sessions/123/revoke", "/users/sessions"),
+    ] {
+        user.get(address).await.assert_redirect(form);
+    }
+
+    for method in [Method::OPTIONS, Method::PUT, Method::DELETE] {
+        let resp = user.send_method(method.clone(), "/users/log_in").await;
+        assert_eq!(resp.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        let allow = resp.headers[header::ALLOW].to_str().unwrap();
+        assert!(
+            allow.contains("GET") && allow.contains("POST"),
+            "{method}: {allow}"
+        );
+        assert!(
+            resp.body.contains("<h1>Method not allowed</h1>"),
+            "{}",
+            resp.body
+        );
+        assert!(
+            resp.body
+                .contains(&format!("does not answer {method} requests")),
+            "{}",
+            resp.body
+        );
+    }
+    let resp = user.send_method(Method::PUT, "/health").await;
+    assert_eq!(resp.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(resp.body.contains("Method not allowed"), "{}", resp.body);
+}
+
+#[tokio::test]
+async fn the_durations_pages_and_mails_promise_follow_the_configuration() {
+    let app = TestApp::with_config(|c| {
+        c.tokens(|t| {
+            t.magic_link_ttl = Duration::from_secs(10 * 60);
+            t.confirm_ttl = Duration::from_secs(6 * 3600);
+        })
+        .session(|s| s.remember_me_absolute_timeout = Duration::from_secs(14 * 86_400))
+    })
+    .await;
+    let mut anon = app.browser();
+    let page = anon.get("/users/log_in").await;
+    assert!(
+        page.body
+            .contains("Keep me logged in on this device for 14 days"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("It works once, within 10 minutes."),
+        "{}",
+        page.body
+    );
+
+    app.confirmed_user("ned@example.com").await;
+    let confirm = app.mail("ned@example.com", "confirm").await;
+    assert!(
+        confirm.contains("The link and the code work for 6 hours."),
+        "{confirm}"
+    );
+
+    let resp = anon
+        .post("/users/log_in/magic", &[("email", "ned@example.com")])
+        .await;
+    resp.assert_redirect("/users/log_in");
+    let page = anon.follow(&resp).await;
+    assert!(
+        page.body
+            .contains("a login link is on its way. It works once, within 10 minutes."),
+        "{}",
+        page.body
+    );
+    let magic = app.mail("ned@example.com", "magic_link").await;
+    assert!(
+        magic.contains("It works once, within 10 minutes."),
+        "{magic}"
+    );
 }

@@ -116,6 +116,19 @@ await runSpec('golden_path', async ({ browser, page, screenshot }) => {
     check(mail.html && mail.html.includes(code), 'the HTML part shows the code');
     const link = linkIn(mail.text, baseUrl, '/users/confirm/');
     check(mail.html.includes(link), `the HTML part links ${link}`);
+    // The preview is styled (the frame's own CSP lets the mail's inline styles apply, while
+    // the page keeps the strict one), and a click on its link opens it in the window.
+    const button = page
+      .frameLocator('iframe.mail-html')
+      .getByRole('link', { name: 'Confirm my account' });
+    const background = await button.evaluate((a) => getComputedStyle(a).backgroundColor);
+    check(
+      background === 'rgb(11, 92, 173)',
+      `the mail's inline styles apply in the preview (background: ${background})`,
+    );
+    await navigates(page, () => button.click());
+    check(page.url() === link, `the preview's link opened in the window, at ${page.url()}`);
+    await expectHeading(page, 'Confirm your email address');
   });
 
   await step('confirm with the code', async () => {

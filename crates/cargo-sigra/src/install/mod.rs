@@ -16,6 +16,7 @@ mod plan;
 mod report;
 mod rustfmt;
 mod templates;
+mod toolchain;
 mod units;
 mod vars;
 mod vocabulary;
@@ -57,6 +58,11 @@ pub(crate) enum InstallError {
     /// The app's Cargo.toml cannot be used.
     #[error("Cargo.toml: {message}")]
     BadCargoToml { message: String },
+    /// The app's edition or rust-version is too old for the generated code.
+    #[error(
+        "the generated code needs Rust edition 2024 and Rust 1.95, and Cargo.toml has {found}. Set `edition = \"2024\"` and `rust-version = \"1.95\"` (or later) under [package] (`cargo fix --edition` migrates your own code), then run cargo sigra install again; nothing was written"
+    )]
+    OldToolchain { found: String },
     /// `--sigra-path` does not point at sigra-core.
     #[error("--sigra-path {path}: {message}")]
     SigraPath { path: String, message: String },
@@ -113,7 +119,8 @@ pub(crate) fn run(
         }
     };
     let app = package_name(&cargo_toml_text)?;
-    let edition = package_edition(&cargo_toml_text);
+    let toolchain = toolchain::Toolchain::read(app_dir, &cargo_toml_text)?;
+    toolchain.check()?;
     let app_crate = lib_name(&cargo_toml_text).unwrap_or_else(|| app.replace('-', "_"));
     let sigra_core_dep = sigra_core_dep(app_dir, options.sigra_path.as_deref())?;
 
@@ -132,7 +139,7 @@ pub(crate) fn run(
             templates: templates::TEMPLATES,
             app_dir,
             cargo_toml_text: &cargo_toml_text,
-            edition: &edition,
+            edition: &toolchain.edition,
             force: options.force,
         },
     )?;
@@ -198,17 +205,6 @@ fn package_name(cargo_toml: &str) -> Result<String, InstallError> {
         .ok_or_else(|| InstallError::BadCargoToml {
             message: "no `[package]` with a `name`: cargo sigra installs into an app's package, not a virtual workspace".to_owned(),
         })
-}
-
-/// The app's Rust edition (for rustfmt); the edition Cargo assumes when none is given.
-fn package_edition(cargo_toml: &str) -> String {
-    let doc: Option<DocumentMut> = cargo_toml.parse().ok();
-    doc.as_ref()
-        .and_then(|d| d.get("package"))
-        .and_then(|p| p.get("edition"))
-        .and_then(|e| e.as_str())
-        .unwrap_or("2015")
-        .to_owned()
 }
 
 /// The library's name when `[lib] name` sets one (tests and `main.rs` use it in paths).
@@ -390,8 +386,6 @@ mod tests {
         let err = package_name("[workspace]\nmembers = []\n").unwrap_err();
         assert!(err.to_string().contains("not a virtual workspace"), "{err}");
         assert!(package_name("[package\n").is_err());
-        assert_eq!(package_edition("[package]\nname = \"a\"\n"), "2015");
-        assert_eq!(package_edition("[package]\nedition = \"2024\"\n"), "2024");
         assert_eq!(lib_name("[package]\nname = \"a-b\"\n"), None);
         assert_eq!(
             lib_name("[lib]\nname = \"core_lib\"\n").as_deref(),

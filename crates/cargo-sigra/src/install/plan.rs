@@ -23,6 +23,9 @@ pub(crate) enum SkipReason {
     Edited,
     /// There before cargo sigra, and different.
     Foreign,
+    /// A migration cargo sigra wrote before: never rewritten, even with `--force` (a database
+    /// that applied it would refuse the changed file by its checksum).
+    WrittenMigration,
 }
 
 /// What happens to one file.
@@ -92,6 +95,22 @@ pub(crate) fn decide(
         Action::Skip(SkipReason::Edited)
     } else {
         Action::Skip(SkipReason::Foreign)
+    }
+}
+
+/// Migrations are written once: sqlx records each applied migration's checksum and refuses to
+/// run against a file that changed since, so a migration cargo sigra wrote before (recorded in
+/// the manifest) is never rewritten, whether the templates moved on, the user edited it, or
+/// `--force` was given. Schema changes come as new migrations.
+pub(crate) fn keep_written_migration(path: &str, recorded: Option<&str>, action: Action) -> Action {
+    let rewrites = matches!(
+        action,
+        Action::Update | Action::Overwrite | Action::Skip(SkipReason::Edited)
+    );
+    if rewrites && recorded.is_some() && migration_version(path).is_some() {
+        Action::Skip(SkipReason::WrittenMigration)
+    } else {
+        action
     }
 }
 
@@ -223,12 +242,16 @@ pub(crate) fn plan(vars: Variables, input: &PlanInput<'_>) -> Result<Plan, Insta
             }
             let existing = read_optional(&input.app_dir.join(&path))?;
             let recorded = old_manifest.files.get(&path).map(|e| e.sha256.as_str());
-            let action = decide(
-                existing.as_deref(),
-                &content,
+            let action = keep_written_migration(
+                &path,
                 recorded,
-                file.user_file,
-                input.force,
+                decide(
+                    existing.as_deref(),
+                    &content,
+                    recorded,
+                    file.user_file,
+                    input.force,
+                ),
             );
             if action == Action::Skip(SkipReason::UserFile)
                 && let Some(template) = &file.wiring
@@ -684,6 +707,37 @@ mod tests {
         assert_eq!(
             decide(Some(HELLO_WORLD.as_bytes()), NEW, None, false, false),
             Action::Skip(SkipReason::Foreign)
+        );
+    }
+
+    #[test]
+    fn a_written_migration_is_never_rewritten() {
+        let path = "migrations/20260101000000_create_users.sql";
+        let old = b"CREATE TABLE users (id INTEGER);\n";
+        let sha = manifest::sha256_hex(old);
+        for force in [false, true] {
+            // Unchanged since written, or edited: kept either way.
+            for existing in [&old[..], b"-- edited\n"] {
+                let action = decide(Some(existing), NEW, Some(&sha), false, force);
+                assert_eq!(
+                    keep_written_migration(path, Some(&sha), action),
+                    Action::Skip(SkipReason::WrittenMigration),
+                    "{force} {existing:?}"
+                );
+            }
+        }
+        // Missing, identical, or not written by cargo sigra: the usual rules.
+        for action in [Action::Create, Action::Identical] {
+            assert_eq!(keep_written_migration(path, Some(&sha), action), action);
+        }
+        assert_eq!(
+            keep_written_migration(path, None, Action::Overwrite),
+            Action::Overwrite
+        );
+        // Other files are updated as usual.
+        assert_eq!(
+            keep_written_migration("src/db.rs", Some(&sha), Action::Update),
+            Action::Update
         );
     }
 

@@ -64,6 +64,12 @@ pub(crate) fn plan(plan: &Plan) -> String {
                 "skip",
                 Some("exists and was not written by cargo sigra; --force overwrites it"),
             ),
+            Action::Skip(SkipReason::WrittenMigration) => (
+                "keep",
+                Some(
+                    "a written migration is never rewritten, even with --force: a database that ran it refuses a changed one; schema changes come as new migrations",
+                ),
+            ),
         };
         match why {
             Some(why) => {
@@ -106,7 +112,9 @@ pub(crate) fn plan(plan: &Plan) -> String {
 pub(crate) fn summary(plan: &Plan, dry_run: bool) -> String {
     let count =
         |pred: &dyn Fn(Action) -> bool| plan.files.iter().filter(|f| pred(f.action)).count();
-    let skipped = count(&|a| matches!(a, Action::Skip(_)));
+    let skipped =
+        count(&|a| matches!(a, Action::Skip(reason) if reason != SkipReason::WrittenMigration));
+    let kept = count(&|a| a == Action::Skip(SkipReason::WrittenMigration));
     let conflicts = plan
         .dependencies
         .iter()
@@ -115,6 +123,13 @@ pub(crate) fn summary(plan: &Plan, dry_run: bool) -> String {
     let mut attention = Vec::new();
     if skipped > 0 {
         attention.push(plural(skipped, "file skipped", "files skipped"));
+    }
+    if kept > 0 {
+        attention.push(plural(
+            kept,
+            "changed migration kept as written",
+            "changed migrations kept as written",
+        ));
     }
     if conflicts > 0 {
         attention.push(plural(

@@ -8,16 +8,19 @@
 //!
 //! Links in mails point at `APP_URL` followed by the page's path (`/users/confirm/{token}`,
 //! `/users/log_in/{token}`, `/users/reset_password/{token}`,
-//! `/users/settings/confirm_email/{token}`).
+//! `/users/settings/confirm_email/{token}`). How long a link works comes from the
+//! configuration (`valid_for` in the templates), so the mail never promises more or less
+//! than the server keeps.
 
 pub mod dev_mailbox;
 
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use minijinja::value::Value;
 use minijinja::{Environment, UndefinedBehavior, context};
 use sigra_core::auth::AuthMail;
-use sigra_core::config::SigraConfig;
+use sigra_core::config::{SigraConfig, TokenConfig};
 use sigra_core::mail::{Address, AnyMailer, MailError, MailKind, Mailer, OutgoingMail};
 
 use self::dev_mailbox::SqlMailbox;
@@ -138,6 +141,7 @@ pub struct AuthMailer {
     app_url: Arc<str>,
     lockout_attempts: u32,
     lockout_minutes: u64,
+    tokens: TokenConfig,
 }
 
 impl std::fmt::Debug for AuthMailer {
@@ -157,6 +161,7 @@ impl AuthMailer {
             app_url: Arc::from(app_url.trim_end_matches('/')),
             lockout_attempts: config.lockout().threshold,
             lockout_minutes: config.lockout().duration.as_secs().div_ceil(60),
+            tokens: config.tokens().clone(),
         }
     }
 
@@ -184,7 +189,11 @@ impl AuthMailer {
         let (subject, vars) = match mail {
             AuthMail::Confirm { token, code, .. } => (
                 format!("Confirm your {APP_NAME} account"),
-                context! { url => url(&format!("/users/confirm/{token}")), code },
+                context! {
+                    url => url(&format!("/users/confirm/{token}")),
+                    code,
+                    valid_for => duration_in_words(self.tokens.confirm_ttl),
+                },
             ),
             AuthMail::AccountExists { .. } => (
                 format!("You already have a {APP_NAME} account"),
@@ -192,15 +201,24 @@ impl AuthMailer {
             ),
             AuthMail::MagicLink { token, .. } => (
                 format!("Your {APP_NAME} login link"),
-                context! { url => url(&format!("/users/log_in/{token}")) },
+                context! {
+                    url => url(&format!("/users/log_in/{token}")),
+                    valid_for => duration_in_words(self.tokens.magic_link_ttl),
+                },
             ),
             AuthMail::ResetPassword { token, .. } => (
                 format!("Reset your {APP_NAME} password"),
-                context! { url => url(&format!("/users/reset_password/{token}")) },
+                context! {
+                    url => url(&format!("/users/reset_password/{token}")),
+                    valid_for => duration_in_words(self.tokens.reset_password_ttl),
+                },
             ),
             AuthMail::ChangeEmail { token, .. } => (
                 format!("Confirm your new {APP_NAME} email address"),
-                context! { url => url(&format!("/users/settings/confirm_email/{token}")) },
+                context! {
+                    url => url(&format!("/users/settings/confirm_email/{token}")),
+                    valid_for => duration_in_words(self.tokens.change_email_ttl),
+                },
             ),
             AuthMail::PasswordChanged { .. } => (
                 format!("Your {APP_NAME} password was changed"),
@@ -233,6 +251,27 @@ impl AuthMailer {
     }
 }
 
+/// A duration for people, in the largest unit that says it exactly: `15 minutes`, `1 hour`,
+/// `48 hours`, `60 days` (days from three days up; minutes rounded up).
+pub fn duration_in_words(duration: Duration) -> String {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 60 * MINUTE;
+    const DAY: u64 = 24 * HOUR;
+    let secs = duration.as_secs();
+    let (count, unit) = if secs >= 3 * DAY && secs.is_multiple_of(DAY) {
+        (secs / DAY, "day")
+    } else if secs >= HOUR && secs.is_multiple_of(HOUR) {
+        (secs / HOUR, "hour")
+    } else {
+        (secs.div_ceil(MINUTE).max(1), "minute")
+    };
+    if count == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{count} {unit}s")
+    }
+}
+
 fn template(name: &str, vars: Value) -> Result<String, SendError> {
     ENV.get_template(name)
         .and_then(|template| template.render(vars))
@@ -251,6 +290,18 @@ mod tests {
         for (name, _) in TEMPLATES {
             assert!(ENV.get_template(name).is_ok(), "{name} does not compile");
         }
+    }
+
+    #[test]
+    fn durations_read_in_the_largest_exact_unit() {
+        let words = |secs| duration_in_words(Duration::from_secs(secs));
+        assert_eq!(words(15 * 60), "15 minutes");
+        assert_eq!(words(60), "1 minute");
+        assert_eq!(words(1), "1 minute");
+        assert_eq!(words(90 * 60), "90 minutes");
+        assert_eq!(words(3600), "1 hour");
+        assert_eq!(words(48 * 3600), "48 hours");
+        assert_eq!(words(60 * 86400), "60 days");
     }
 
     #[test]

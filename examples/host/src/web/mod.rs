@@ -17,6 +17,9 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The app: every route, with its state.
 ///
+/// A route asked with a method it does not take answers 405 with an `Allow` header naming
+/// the ones it does, and a body saying so.
+///
 /// `sigra_core::web::layers` loads the session once per request, checks CSRF and the origin
 /// on every state-changing request, keeps the flash messages and adds the security headers.
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limits and
@@ -28,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dev_mailbox::routes(&state))
         .merge(pages::routes())
         .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(sigra_core::web::layers(state.accounts.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -1,10 +1,10 @@
-//! The pages around the account flows: the home page, the stylesheet, the error pages, and
+//! The pages around the account flows: the home page, the stylesheet and icon, the error pages, and
 //! what every form handler shares ([`HtmlForm`], the time formats).
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::context;
@@ -17,11 +17,15 @@ use crate::app::AppState;
 /// The stylesheet, compiled into the binary.
 const SIGRA_CSS: &str = include_str!("../../static/sigra/sigra.css");
 
-/// The home page and the stylesheet.
+/// The icon the layout links to, compiled into the binary.
+const FAVICON_SVG: &str = include_str!("../../static/sigra/favicon.svg");
+
+/// The home page, the stylesheet and the icon.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/sigra/sigra.css", get(stylesheet))
+        .route("/sigra/favicon.svg", get(favicon))
 }
 
 /// GET / — the home page.
@@ -41,6 +45,18 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// GET /sigra/favicon.svg
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON_SVG,
+    )
+        .into_response()
+}
+
 /// Any unknown path.
 pub async fn not_found(page: Page) -> Response {
     error_page(
@@ -48,6 +64,19 @@ pub async fn not_found(page: Page) -> Response {
         StatusCode::NOT_FOUND,
         "Page not found",
         "There is nothing at this address.",
+    )
+}
+
+/// A method the route does not take (a `PUT` to a form's address, say): 405, with the
+/// `Allow` header the router adds.
+pub async fn method_not_allowed(method: Method, page: Page) -> Response {
+    error_page(
+        &page,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        &format!(
+            "This address does not answer {method} requests. Use the links and buttons on the pages."
+        ),
     )
 }
 

@@ -40,6 +40,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/auth/log_in.html"),
     ),
     (
+        "auth/log_out.html",
+        include_str!("../../templates/auth/log_out.html"),
+    ),
+    (
         "auth/magic_link.html",
         include_str!("../../templates/auth/magic_link.html"),
     ),

@@ -230,6 +230,17 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Sends `method` to `path` with no body, with the origin and the CSRF token (in the
+    /// `x-csrf-token` header) a page's script would send.
+    pub async fn send_method(&mut self, method: Method, path: &str) -> Resp {
+        let mut req = self.request(method, path).header(header::ORIGIN, APP_URL);
+        if let Some(token) = &self.csrf {
+            req = req.header("x-csrf-token", token);
+        }
+        let req = req.body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
     /// The CSRF token of the latest page.
     pub fn csrf(&self) -> Option<&str> {
         self.csrf.as_deref()

@@ -1,9 +1,10 @@
-//! Password login and logout: GET/POST /users/log_in, POST /users/log_out.
+//! Password login and logout: GET/POST /users/log_in, GET/POST /users/log_out.
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
+use minijinja::value::Value;
 use serde::Deserialize;
 use sigra_core::auth::LoginAttempt;
 use sigra_core::password::Password;
@@ -13,7 +14,7 @@ use sigra_core::web::{
 
 use super::{errors_for, field_error, refused, unprocessable};
 use crate::accounts::Accounts;
-use crate::mail::AuthMailer;
+use crate::mail::{AuthMailer, duration_in_words};
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -37,15 +38,33 @@ pub struct LogInForm {
     return_to: String,
 }
 
+/// The login page's `durations`, from the configuration: how long "remember me" keeps a
+/// device logged in, and how long a login link works.
+pub fn log_in_durations(accounts: &Accounts) -> Value {
+    let config = accounts.config();
+    context! {
+        remember_me_for => duration_in_words(config.session().remember_me_absolute_timeout),
+        magic_link_valid_for => duration_in_words(config.tokens().magic_link_ttl),
+    }
+}
+
 /// GET /users/log_in
-pub async fn new(page: Page, Query(query): Query<ReturnTo>) -> Response {
+pub async fn new(
+    State(accounts): State<Accounts>,
+    page: Page,
+    Query(query): Query<ReturnTo>,
+) -> Response {
     let return_to = safe_return_to(&query.return_to).unwrap_or("/");
     if page.user.is_some() {
         return Redirect::to(return_to).into_response();
     }
     render(
         "auth/log_in.html",
-        context! { form => context! { return_to }, ..page.context() },
+        context! {
+            form => context! { return_to },
+            durations => log_in_durations(&accounts),
+            ..page.context(),
+        },
     )
     .into_response()
 }
@@ -70,6 +89,7 @@ pub async fn create(
             context! {
                 form => context! { email => form.email.clone(), remember_me, return_to => return_to.clone() },
                 errors,
+                durations => log_in_durations(&accounts),
                 ..page.context(),
             },
         )
@@ -104,6 +124,12 @@ pub async fn create(
             rerender(errors_for(&err, &[("email", "form"), ("password", "form")])),
         ),
     }
+}
+
+/// GET /users/log_out: a page with a "Log out" button, for a typed or followed link. Logging
+/// out changes state, so it is a POST with the CSRF token, never a GET.
+pub async fn confirm_log_out(page: Page) -> Response {
+    render("auth/log_out.html", page.context()).into_response()
 }
 
 /// POST /users/log_out

@@ -7,9 +7,10 @@ use minijinja::context;
 use serde::Deserialize;
 use sigra_core::web::{ClientMeta, Flash, session_cookie};
 
+use super::login::log_in_durations;
 use super::{errors_for, link_token, refused};
 use crate::accounts::Accounts;
-use crate::mail::AuthMailer;
+use crate::mail::{AuthMailer, duration_in_words};
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -35,11 +36,12 @@ pub async fn create(
             if let Some(mail) = mail {
                 mailer.send_later(mail);
             }
+            let valid_for = duration_in_words(accounts.config().tokens().magic_link_ttl);
             (
-                Flash::info(
+                Flash::info(format!(
                     "If that email address has an account, a login link is on its way. \
-                     It works once, within 15 minutes.",
-                ),
+                     It works once, within {valid_for}."
+                )),
                 Redirect::to("/users/log_in"),
             )
                 .into_response()
@@ -51,6 +53,7 @@ pub async fn create(
                 context! {
                     form => context! { magic_email => form.email },
                     errors => errors_for(&err, &[("email", "magic_email"), ("form", "magic_form")]),
+                    durations => log_in_durations(&accounts),
                     ..page.context(),
                 },
             ),

@@ -17,8 +17,8 @@ use axum::Router;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
 use minijinja::value::Value;
 use sigra_core::auth::AuthError;
 
@@ -29,6 +29,10 @@ use crate::app::AppState;
 /// Every account page. The anonymous POSTs (registering, logging in, confirming, asking for
 /// links, resetting, sudo) each count against the per-IP limit (10 a minute by default,
 /// counters in the database so every instance shares them).
+///
+/// Every address a form posts to also answers GET (a reload after a refused form, a typed
+/// or bookmarked address): `/users/log_out` with a page asking to confirm, the others with a
+/// redirect to the page that has the form.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let rate_limited = Router::new()
         .route("/users/register", post(registration::create))
@@ -52,7 +56,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/users/register", get(registration::new))
         .route("/users/log_in", get(login::new))
-        .route("/users/log_out", post(login::delete))
+        .route(
+            "/users/log_out",
+            get(login::confirm_log_out).post(login::delete),
+        )
+        .route("/users/log_in/magic", to_form("/users/log_in"))
+        .route("/users/confirm/resend", to_form("/users/confirm"))
         .route("/users/log_in/{token}", get(magic_link::show))
         .route("/users/confirm", get(confirmation::new))
         .route("/users/confirm/{token}", get(confirmation::show))
@@ -60,8 +69,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/users/reset_password/{token}", get(reset_password::edit))
         .route("/users/sudo", get(sudo::new))
         .route("/users/settings", get(settings::edit))
-        .route("/users/settings/email", post(settings::update_email))
-        .route("/users/settings/password", post(settings::update_password))
+        .route(
+            "/users/settings/email",
+            to_form("/users/settings").post(settings::update_email),
+        )
+        .route(
+            "/users/settings/password",
+            to_form("/users/settings").post(settings::update_password),
+        )
         .route(
             "/users/settings/confirm_email/{token}",
             get(settings::show_confirm_email).post(settings::confirm_email),
@@ -69,10 +84,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/users/sessions", get(sessions::index))
         .route(
             "/users/sessions/revoke_others",
-            post(sessions::revoke_others),
+            to_form("/users/sessions").post(sessions::revoke_others),
         )
-        .route("/users/sessions/{id}/revoke", post(sessions::revoke))
+        .route(
+            "/users/sessions/{id}/revoke",
+            to_form("/users/sessions").post(sessions::revoke),
+        )
         .merge(rate_limited)
+}
+
+/// A GET of an address that only takes a form's POST: a redirect to the page with the form.
+fn to_form(page: &'static str) -> MethodRouter<AppState> {
+    get(move || async move { Redirect::to(page) })
 }
 
 /// The status a refused flow answers with: 429 for too many attempts, 422 for anything the

@@ -12,7 +12,7 @@ use sigra_core::web::{ClientMeta, Flash, clear_session_cookie};
 
 use super::{errors_for, field_error, link_token, min_password_chars, refused, unprocessable};
 use crate::accounts::Accounts;
-use crate::mail::AuthMailer;
+use crate::mail::{AuthMailer, duration_in_words};
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -52,11 +52,12 @@ pub async fn create(
             if let Some(mail) = mail {
                 mailer.send_later(mail);
             }
+            let valid_for = duration_in_words(accounts.config().tokens().reset_password_ttl);
             (
-                Flash::info(
+                Flash::info(format!(
                     "If that email address has an account, a link to reset its password is on its \
-                     way. It works once, within an hour.",
-                ),
+                     way. It works once, within {valid_for}."
+                )),
                 Redirect::to("/users/log_in"),
             )
                 .into_response()
