@@ -1,11 +1,11 @@
-//! [`PasswordHasher`]: Argon2id hashing and verification on Tokio's blocking pool behind a
+//! [`PasswordHasher`]: Argon2id hashing and verification on its own low-priority threads behind a
 //! semaphore, with bcrypt verify-and-upgrade and a dummy verify for unknown users.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
 use std::task::{Context, Poll, Wake, Waker};
 
 use argon2::{Algorithm, Argon2, Block, Version};
@@ -177,7 +177,9 @@ fn default_permits() -> usize {
 ///
 /// Cheap to clone (an `Arc` inside): make one at startup and share it. Each call takes a
 /// permit from a [`tokio::sync::Semaphore`] (FIFO, so no caller starves) and then runs on
-/// Tokio's blocking pool (`spawn_blocking`), so a login flood queues on the semaphore instead
+/// one of the hasher's own threads (one per permit, started on first use, at a lower CPU
+/// priority on Linux: nice 10, so request handling goes first when both compete), so a
+/// login flood queues on the semaphore instead
 /// of starving the async workers, and memory stays bounded: every Argon2 call holds its whole
 /// memory cost, so peak memory is [`peak_memory_kib`](Self::peak_memory_kib) =
 /// `permits × memory_kib`. A dropped request future does not free its permit early: the permit
@@ -227,6 +229,51 @@ struct Inner {
     dummy: String,
     /// Argon2 working memory, reused: at most one buffer per permit.
     memory: MemoryPool,
+    /// The hashing threads, started on first use.
+    workers: OnceLock<Result<Mutex<mpsc::Sender<Job>>, String>>,
+}
+
+/// One unit of hashing work.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The nice value of the hashing threads (Linux): above the request-serving threads' 0, so
+/// a login flood that keeps every hashing thread busy still lets the scheduler run request
+/// handling first (authenticated pages stay fast), while idle CPU still goes to hashing.
+pub(crate) const HASHING_THREAD_NICE: i32 = 10;
+
+/// Starts `count` threads taking jobs from one queue, at `HASHING_THREAD_NICE`. They stop
+/// when the sender is dropped (the last clone of the hasher).
+fn start_workers(count: usize) -> Result<Mutex<mpsc::Sender<Job>>, String> {
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for n in 0..count {
+        let receiver = Arc::clone(&receiver);
+        std::thread::Builder::new()
+            .name(format!("sigra-hash-{n}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = {
+                        let queue = receiver.lock().unwrap_or_else(PoisonError::into_inner);
+                        queue.recv()
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start a password-hashing thread: {e}"))?;
+    }
+    Ok(Mutex::new(sender))
+}
+
+/// Lowers this thread's CPU priority (Linux: the nice value is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(err) = rustix::process::setpriority_process(None, HASHING_THREAD_NICE) {
+        tracing::debug!(error = %err, "could not lower the priority of a password-hashing thread");
+    }
 }
 
 /// Argon2's working memory (`memory_kib` KiB per hash), allocated once per permit and reused.
@@ -340,6 +387,7 @@ impl PasswordHasher {
                 peak_in_flight: AtomicUsize::new(0),
                 dummy,
                 memory: MemoryPool::new(params.to_argon2().map_or(0, |p| p.block_count())),
+                workers: OnceLock::new(),
             }),
         }
     }
@@ -429,7 +477,7 @@ impl PasswordHasher {
     }
 
     /// Hashes a password with Argon2id, the current parameters and a fresh 16-byte salt, on
-    /// the blocking pool under a permit. Only the length bound is checked here: run
+    /// the hashing threads under a permit. Only the length bound is checked here: run
     /// [`PasswordPolicy::check`](super::PasswordPolicy::check) first when the user is choosing
     /// the password.
     ///
@@ -450,7 +498,7 @@ impl PasswordHasher {
     }
 
     /// Checks `password` against a stored hash (Argon2 PHC string or bcrypt `$2a$`/`$2b$`/
-    /// `$2y$`), on the blocking pool under a permit.
+    /// `$2y$`), on the hashing threads under a permit.
     ///
     /// On success with a stored hash that is not current (see
     /// [`needs_rehash`](Self::needs_rehash)) the result carries the new Argon2id hash to store.
@@ -572,15 +620,15 @@ impl PasswordHasher {
         })
     }
 
-    /// Takes a permit, then runs `work` on the blocking pool. The permit moves into the
-    /// blocking task, so it is held until the work is done even if this future is dropped.
+    /// Takes a permit, then runs `work` on one of the hasher's own threads. The permit moves
+    /// into the job, so it is held until the work is done even if this future is dropped; a
+    /// job whose caller has gone away by the time a thread takes it is skipped.
     async fn run<T, F>(&self, work: F) -> Result<T, PasswordError>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> Result<T, PasswordError> + Send + 'static,
     {
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| PasswordError::NoRuntime)?;
+        let workers = self.inner.workers()?;
         let permit = Arc::clone(&self.inner.semaphore)
             .acquire_owned()
             .await
@@ -588,16 +636,27 @@ impl PasswordHasher {
                 reason: "the hashing semaphore was closed".into(),
             })?;
         let inner = Arc::clone(&self.inner);
-        runtime
-            .spawn_blocking(move || {
-                let _permit = permit;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            if done.is_closed() {
+                return;
+            }
+            let result = {
                 let _busy = inner.enter();
                 work(&inner)
-            })
-            .await
-            .map_err(|e| PasswordError::WorkerFailed {
-                reason: e.to_string(),
-            })?
+            };
+            // Free the permit before answering, so the caller never sees its own work still
+            // counted.
+            drop(permit);
+            // The caller may have gone meanwhile; then nobody wants the result.
+            let _ = done.send(result);
+        });
+        workers.send(job).map_err(|_| PasswordError::WorkerFailed {
+            reason: "the hashing threads have stopped".into(),
+        })?;
+        result.await.map_err(|_| PasswordError::WorkerFailed {
+            reason: "a hashing thread stopped before answering".into(),
+        })?
     }
 
     /// Takes a permit by parking this thread, then runs `work` here.
@@ -615,6 +674,19 @@ impl PasswordHasher {
 }
 
 impl Inner {
+    /// The queue of the hashing threads, starting them on first use.
+    fn workers(&self) -> Result<mpsc::Sender<Job>, PasswordError> {
+        match self.workers.get_or_init(|| start_workers(self.permits)) {
+            Ok(sender) => Ok(sender
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()),
+            Err(reason) => Err(PasswordError::WorkerFailed {
+                reason: reason.clone(),
+            }),
+        }
+    }
+
     fn enter(&self) -> Busy<'_> {
         let now = self
             .in_flight
@@ -745,10 +817,32 @@ mod tests {
     }
 
     #[test]
-    fn async_outside_a_runtime_is_an_error_not_a_panic() {
+    fn async_needs_no_tokio_runtime() {
+        // The work runs on the hasher's own threads: any executor can await it.
         let hasher = tiny();
-        let err = block_on(hasher.hash(&Password::from("correct horse battery"))).unwrap_err();
-        assert!(matches!(err, PasswordError::NoRuntime));
+        let hash = block_on(hasher.hash(&Password::from("correct horse battery"))).unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$"));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn hashing_threads_run_at_a_lower_priority() {
+        let hasher = tiny();
+        block_on(hasher.hash(&Password::from("correct horse battery"))).unwrap();
+        let nice = hasher
+            .inner
+            .workers()
+            .map(|workers| {
+                let (tx, rx) = std::sync::mpsc::channel();
+                workers
+                    .send(Box::new(move || {
+                        let _ = tx.send(rustix::process::getpriority_process(None));
+                    }))
+                    .unwrap();
+                rx.recv().unwrap().unwrap()
+            })
+            .unwrap();
+        assert_eq!(nice, HASHING_THREAD_NICE);
     }
 
     #[test]
