@@ -160,6 +160,38 @@ fi
 CORES="$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 EXPECTED_LOGINS="$(awk -v c="$CORES" -v t="$ARGON2_MS" 'BEGIN { printf "%.1f", c * 1000 / t }')"
 
+# The same verify with one copy per core running at once, as the server runs them in a
+# flood: cores may share memory bandwidth and caches, so each can take longer than alone.
+# Explains the gap to the goal; the goal itself uses the one-core time, as the issue says.
+ARGON2_PAR_MS=""
+if [ "$ARGON2_SOURCE" != "--argon2-ms" ]; then
+  BENCH_EXE="$(cargo bench --manifest-path "$ROOT/Cargo.toml" -p sigra-core --bench password \
+    --no-run --message-format=json 2>/dev/null | grep '"executable":"' \
+    | grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4 || true)"
+  if [ -n "$BENCH_EXE" ] && [ -x "$BENCH_EXE" ]; then
+    say "timing the same verify with $CORES copies at once"
+    PAR_DIR="$(mktemp -d "${TMPDIR:-/tmp}/sigra-bench-argon2.XXXXXX")"
+    for i in $(seq 1 "$CORES"); do
+      ( cd "$ROOT/crates/sigra-core" && CRITERION_HOME="$PAR_DIR/home-$i" \
+          timeout 300 "$BENCH_EXE" --bench "${BENCH_ARGS[@]}" "argon2id/$ARGON2_PARAMS/verify" 2>/dev/null \
+          | grep 'time:' | head -n1 >"$PAR_DIR/time-$i" ) &
+    done
+    wait
+    ARGON2_PAR_MS="$(cat "$PAR_DIR"/time-* 2>/dev/null | awk '{
+        gsub(/[\[\]]/, ""); v = $4; u = $5;
+        if (u == "s") v *= 1000; else if (u == "µs" || u == "us") v /= 1000;
+        sum += v; n++ } END { if (n) printf "%.2f", sum / n }')"
+    rm -rf "$PAR_DIR"
+  fi
+fi
+if [ -n "$ARGON2_PAR_MS" ]; then
+  PAR_CEILING="$(awk -v c="$CORES" -v t="$ARGON2_PAR_MS" 'BEGIN { printf "%.1f", c * 1000 / t }')"
+  ARGON2_PAR_NOTE="with $CORES at once each takes **$ARGON2_PAR_MS ms**, so the server cannot verify more than $PAR_CEILING a second"
+else
+  ARGON2_PAR_NOTE="the time with $CORES at once was not measured (--argon2-ms)"
+fi
+
+
 # ---------------------------------------------------------------- server
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/sigra-bench.XXXXXX")"
 SERVER_PID=""
@@ -456,7 +488,8 @@ REPORT="$TMP/report.md"
   echo "- Server environment: \`$SERVER_ENV_SHOWN\`"
   echo "- Database: a fresh SQLite file (WAL) in a temporary directory; $USERS users registered"
   echo "  through POST /users/register (unconfirmed: login does not need confirmation by default)."
-  echo "- Argon2id $ARGON2_PARAMS verify: **$ARGON2_MS ms** on one core, from $ARGON2_SOURCE."
+  echo "- Argon2id $ARGON2_PARAMS verify: **$ARGON2_MS ms** on one core, from $ARGON2_SOURCE;"
+  echo "  $ARGON2_PAR_NOTE."
   echo
   if [ "$BAD_TOTAL" -gt 0 ] || [ "$LOG_ERRORS" -gt 0 ]; then
     echo "> **The server refused or failed requests in this run** ($BAD_TOTAL unexpected responses,"
