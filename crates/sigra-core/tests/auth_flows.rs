@@ -1739,12 +1739,20 @@ async fn email_change_link_switches_the_address_and_revokes_other_sessions() {
     let token = token_of(&mail);
     e.clock.advance(10 * MIN); // out of sudo: confirming does not need it
     let auth = e.authed(&l).await;
-    let user = e
+    let (user, notice) = e
         .sigra
         .confirm_email_change(&auth, &token, &meta())
         .await
         .unwrap();
     assert_eq!(user.email, "ned.new@example.com");
+    assert_eq!(
+        notice,
+        AuthMail::EmailChanged {
+            to: "ned@example.com".into(),
+            new_email: "ned.new@example.com".into()
+        },
+        "the old address hears of the change"
+    );
     assert!(e.user("ned@example.com").await.is_none());
     assert_eq!(
         e.user("ned.new@example.com").await.unwrap().id,
@@ -1786,7 +1794,7 @@ async fn email_change_link_of_another_user_is_refused() {
     ));
     assert_eq!(e.user_by_id(&pam.user.id).await.email, "pam@example.com");
     // Still usable by its owner.
-    let user = e
+    let (user, _) = e
         .sigra
         .confirm_email_change(&oli, &token, &meta())
         .await

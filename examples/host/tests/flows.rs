@@ -319,6 +319,9 @@ async fn email_change_needs_sudo_and_the_link_from_the_new_address() {
         .assert_redirect("/users/settings");
     let settings = dave.get("/users/settings").await;
     assert!(settings.body.contains("dave@new.example.com"));
+    // The old address is told, with the new one.
+    let notice = app.mail("dave@example.com", "email_changed").await;
+    assert!(notice.contains("dave@new.example.com"), "{notice}");
     assert!(
         other_device
             .get("/")

@@ -210,6 +210,14 @@ pub enum AuthMail {
         /// The new login's user agent, if sent.
         user_agent: Option<String>,
     },
+    /// The account's email address was changed: tell the old address, so its owner learns
+    /// of a change they did not make (the account's mails now go to the new one).
+    EmailChanged {
+        /// The old address.
+        to: String,
+        /// The new address.
+        new_email: String,
+    },
 }
 
 impl AuthMail {
@@ -228,7 +236,8 @@ impl AuthMail {
             | Self::ChangeEmail { to, .. }
             | Self::PasswordChanged { to }
             | Self::LockoutNotice { to }
-            | Self::SuspiciousLogin { to, .. } => to,
+            | Self::SuspiciousLogin { to, .. }
+            | Self::EmailChanged { to, .. } => to,
         }
     }
 
@@ -248,6 +257,7 @@ impl AuthMail {
             Self::PasswordChanged { .. } => "password_changed",
             Self::LockoutNotice { .. } => "lockout_notice",
             Self::SuspiciousLogin { .. } => "suspicious_login",
+            Self::EmailChanged { .. } => "email_changed",
         }
     }
 
@@ -266,7 +276,8 @@ impl AuthMail {
             Self::AccountExists { .. }
             | Self::PasswordChanged { .. }
             | Self::LockoutNotice { .. }
-            | Self::SuspiciousLogin { .. } => None,
+            | Self::SuspiciousLogin { .. }
+            | Self::EmailChanged { .. } => None,
         }
     }
 }

@@ -265,19 +265,21 @@ impl<S: Store> Sigra<S> {
 
     /// Completes an email change with the link mailed to the new address. The link must be
     /// used by the same logged-in user, before anything else changed the address. The new
-    /// address counts as confirmed and every other session is revoked.
+    /// address counts as confirmed and every other session is revoked. Returns the updated
+    /// user and [`AuthMail::EmailChanged`], the notice to mail to the **old** address.
     ///
     /// Errors: [`AuthError::InvalidToken`], [`AuthError::EmailTaken`].
     ///
     /// ```ignore
-    /// let user = sigra.confirm_email_change(&auth, &token, &meta).await?;
+    /// let (user, notice) = sigra.confirm_email_change(&auth, &token, &meta).await?;
+    /// mailer.send_later(notice);
     /// ```
     pub async fn confirm_email_change(
         &self,
         auth: &Authenticated,
         token: &str,
         meta: &RequestMeta,
-    ) -> Result<UserRecord, AuthError> {
+    ) -> Result<(UserRecord, AuthMail), AuthError> {
         let now = self.now();
         let verified = self.inner.keys.change_email.verify_for_subject(
             token,
@@ -336,6 +338,10 @@ impl<S: Store> Sigra<S> {
             .ok_or(AuthError::SessionExpired)?;
         tx.commit().await?;
         self.forget_user(&auth.user.id);
-        Ok(user)
+        let notice = AuthMail::EmailChanged {
+            to: auth.user.email.clone(),
+            new_email: user.email.clone(),
+        };
+        Ok((user, notice))
     }
 }

@@ -59,6 +59,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/mail/confirm.txt"),
     ),
     (
+        "mail/email_changed.html",
+        include_str!("../../templates/mail/email_changed.html"),
+    ),
+    (
+        "mail/email_changed.txt",
+        include_str!("../../templates/mail/email_changed.txt"),
+    ),
+    (
         "mail/lockout_notice.html",
         include_str!("../../templates/mail/lockout_notice.html"),
     ),
@@ -231,6 +239,10 @@ impl AuthMailer {
                     attempts => self.lockout_attempts,
                     lock_minutes => self.lockout_minutes,
                 },
+            ),
+            AuthMail::EmailChanged { new_email, .. } => (
+                format!("Your {APP_NAME} email address was changed"),
+                context! { new_email, log_in_url => url("/users/log_in") },
             ),
             AuthMail::SuspiciousLogin { ip, user_agent, .. } => (
                 format!("New login to your {APP_NAME} account"),

@@ -165,9 +165,10 @@ pub async fn show_confirm_email(RequireUser(_auth): RequireUser, page: Page) -> 
 
 /// POST /users/settings/confirm_email/{token}
 ///
-/// Switches to the new address and logs out every other session.
+/// Switches to the new address, logs out every other session and tells the old address.
 pub async fn confirm_email(
     State(accounts): State<Accounts>,
+    State(mailer): State<AuthMailer>,
     RequireUser(auth): RequireUser,
     ClientMeta(meta): ClientMeta,
     page: Page,
@@ -175,11 +176,14 @@ pub async fn confirm_email(
 ) -> Response {
     let token = link_token(token);
     match accounts.confirm_email_change(&auth, &token, &meta).await {
-        Ok(user) => (
-            Flash::info(format!("Your email address is now {}.", user.email)),
-            Redirect::to("/users/settings"),
-        )
-            .into_response(),
+        Ok((user, notice)) => {
+            mailer.send_later(notice);
+            (
+                Flash::info(format!("Your email address is now {}.", user.email)),
+                Redirect::to("/users/settings"),
+            )
+                .into_response()
+        }
         Err(err) => refused(
             &err,
             render(
