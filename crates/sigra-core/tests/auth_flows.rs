@@ -2930,3 +2930,48 @@ async fn a_right_sudo_password_resets_the_count() {
         0
     );
 }
+
+// ---------------------------------------------------------------- configured password limit
+
+#[tokio::test]
+async fn the_configured_password_byte_limit_is_enforced_everywhere() {
+    let config = SigraConfig::builder()
+        .password(|p| p.max_bytes = 300)
+        .build()
+        .unwrap();
+    // Sigra builds its hasher from the configuration here (no test hasher).
+    let store = Rec::default();
+    let clock = clock!();
+    let sigra = Sigra::builder(store, SecretKeyBase::new(vec![7u8; 64]).unwrap())
+        .config(config)
+        .clock(clock.read)
+        .build()
+        .unwrap();
+    let too_long = "correct horse battery staple ".repeat(11); // 319 bytes
+    let err = sigra
+        .register("limit@example.com", &pw(&too_long), &meta())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AuthError::WeakPassword(sigra_core::password::PasswordError::TooLong {
+                max_bytes: 300
+            })
+        ),
+        "{err:?}"
+    );
+    // Logging in with an over-long password is refused like any wrong password, before work.
+    let attempt = sigra
+        .log_in("limit@example.com", &pw(&too_long), false, &meta())
+        .await
+        .unwrap();
+    assert!(matches!(attempt, LoginAttempt::Failed { .. }));
+    assert!(
+        sigra
+            .register("limit@example.com", &pw(&too_long[..290]), &meta())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

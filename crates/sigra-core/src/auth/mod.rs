@@ -391,6 +391,8 @@ impl<S: Store> SigraBuilder<S> {
     /// ```
     pub fn build(self) -> Result<Sigra<S>, AuthError> {
         let argon = &self.config.password().argon2;
+        let max_bytes = usize::try_from(self.config.password().max_bytes)
+            .unwrap_or(crate::password::MAX_PASSWORD_BYTES);
         let hasher = match self.hasher {
             Some(h) => h,
             None => {
@@ -421,6 +423,7 @@ impl<S: Store> SigraBuilder<S> {
                     .params(params)
                     .limits(limits)
                     .permits(argon.max_concurrent_hashes())
+                    .max_password_bytes(max_bytes)
                     .build()
                     .map_err(internal)?
             }
@@ -432,6 +435,7 @@ impl<S: Store> SigraBuilder<S> {
             .max(crate::password::MIN_PASSWORD_CHARS);
         let mut policy = PasswordPolicy::default()
             .with_min_chars(min_chars)
+            .and_then(|p| p.with_max_bytes(max_bytes))
             .map_err(internal)?;
         if !self.config.password().reject_common {
             policy = policy.danger_allow_common_passwords();

@@ -98,6 +98,7 @@ pub struct PasswordHasherBuilder {
     params: Argon2Params,
     permits: Option<usize>,
     limits: HashCostLimits,
+    max_password_bytes: usize,
 }
 
 impl PasswordHasherBuilder {
@@ -144,6 +145,22 @@ impl PasswordHasherBuilder {
         self
     }
 
+    /// The longest password accepted, in bytes (default [`MAX_PASSWORD_BYTES`], 1024; between
+    /// 256 and 65,536): longer ones are refused with [`PasswordError::TooLong`] before any
+    /// work, never truncated.
+    ///
+    /// ```
+    /// use sigra_core::password::{Password, PasswordError, PasswordHasher};
+    /// let hasher = PasswordHasher::builder().max_password_bytes(300).build()?;
+    /// let err = hasher.hash_blocking(&Password::from("x".repeat(301))).unwrap_err();
+    /// assert!(matches!(err, PasswordError::TooLong { max_bytes: 300 }));
+    /// # Ok::<(), PasswordError>(())
+    /// ```
+    pub fn max_password_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_password_bytes = max_bytes;
+        self
+    }
+
     /// Checks the settings and makes the hasher.
     ///
     /// ```
@@ -160,11 +177,12 @@ impl PasswordHasherBuilder {
             });
         }
         self.limits.admit(self.params)?;
-        Ok(PasswordHasher::from_parts(
-            self.params,
-            permits,
-            self.limits,
-        ))
+        super::policy::check_max_bytes(self.max_password_bytes)?;
+        let mut hasher = PasswordHasher::from_parts(self.params, permits, self.limits);
+        if let Some(inner) = Arc::get_mut(&mut hasher.inner) {
+            inner.max_password_bytes = self.max_password_bytes;
+        }
+        Ok(hasher)
     }
 }
 
@@ -229,6 +247,8 @@ struct Inner {
     dummy: String,
     /// Argon2 working memory, reused: at most one buffer per permit.
     memory: MemoryPool,
+    /// Longer passwords are refused before any work.
+    max_password_bytes: usize,
     /// The hashing threads, started on first use.
     workers: OnceLock<Result<Mutex<mpsc::Sender<Job>>, String>>,
 }
@@ -365,6 +385,7 @@ impl PasswordHasher {
             params: Argon2Params::default(),
             permits: None,
             limits: HashCostLimits::default(),
+            max_password_bytes: MAX_PASSWORD_BYTES,
         }
     }
 
@@ -387,6 +408,7 @@ impl PasswordHasher {
                 peak_in_flight: AtomicUsize::new(0),
                 dummy,
                 memory: MemoryPool::new(params.to_argon2().map_or(0, |p| p.block_count())),
+                max_password_bytes: MAX_PASSWORD_BYTES,
                 workers: OnceLock::new(),
             }),
         }
@@ -492,7 +514,7 @@ impl PasswordHasher {
     /// # }
     /// ```
     pub async fn hash(&self, password: &Password) -> Result<PasswordHashString, PasswordError> {
-        check_length(password)?;
+        check_length(password, self.inner.max_password_bytes)?;
         let password = password.clone();
         self.run(move |inner| inner.hash_now(&password)).await
     }
@@ -525,7 +547,7 @@ impl PasswordHasher {
         password: &Password,
         stored: &str,
     ) -> Result<Verification, PasswordError> {
-        check_length(password)?;
+        check_length(password, self.inner.max_password_bytes)?;
         let parsed = StoredHash::parse(stored, Some(&self.inner.limits))?;
         let password = password.clone();
         self.run(move |inner| inner.verify_now(&password, &parsed))
@@ -551,7 +573,7 @@ impl PasswordHasher {
     /// # }
     /// ```
     pub async fn dummy_verify(&self, password: &Password) -> Result<Verification, PasswordError> {
-        check_length(password)?;
+        check_length(password, self.inner.max_password_bytes)?;
         let parsed = StoredHash::parse(&self.inner.dummy, Some(&self.inner.limits))?;
         let password = password.clone();
         self.run(move |inner| {
@@ -574,7 +596,7 @@ impl PasswordHasher {
     /// # Ok::<(), sigra_core::password::PasswordError>(())
     /// ```
     pub fn hash_blocking(&self, password: &Password) -> Result<PasswordHashString, PasswordError> {
-        check_length(password)?;
+        check_length(password, self.inner.max_password_bytes)?;
         self.run_blocking(|inner| inner.hash_now(password))
     }
 
@@ -593,7 +615,7 @@ impl PasswordHasher {
         password: &Password,
         stored: &str,
     ) -> Result<Verification, PasswordError> {
-        check_length(password)?;
+        check_length(password, self.inner.max_password_bytes)?;
         let parsed = StoredHash::parse(stored, Some(&self.inner.limits))?;
         self.run_blocking(|inner| inner.verify_now(password, &parsed))
     }
@@ -611,7 +633,7 @@ impl PasswordHasher {
         &self,
         password: &Password,
     ) -> Result<Verification, PasswordError> {
-        check_length(password)?;
+        check_length(password, self.inner.max_password_bytes)?;
         let parsed = StoredHash::parse(&self.inner.dummy, Some(&self.inner.limits))?;
         self.run_blocking(|inner| {
             inner
@@ -748,13 +770,11 @@ impl Inner {
     }
 }
 
-/// Refuses passwords over [`MAX_PASSWORD_BYTES`] before any work (the bound caps the work one
+/// Refuses passwords over the hasher's byte limit before any work (the bound caps the work one
 /// request can cause; it never truncates).
-fn check_length(password: &Password) -> Result<(), PasswordError> {
-    if password.len_bytes() > MAX_PASSWORD_BYTES {
-        return Err(PasswordError::TooLong {
-            max_bytes: MAX_PASSWORD_BYTES,
-        });
+fn check_length(password: &Password, max_bytes: usize) -> Result<(), PasswordError> {
+    if password.len_bytes() > max_bytes {
+        return Err(PasswordError::TooLong { max_bytes });
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ const MAX_MIN_CHARS: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordPolicy {
     min_chars: usize,
+    max_bytes: usize,
     reject_common: bool,
 }
 
@@ -45,6 +46,7 @@ impl Default for PasswordPolicy {
     fn default() -> Self {
         Self {
             min_chars: MIN_PASSWORD_CHARS,
+            max_bytes: MAX_PASSWORD_BYTES,
             reject_common: true,
         }
     }
@@ -72,6 +74,32 @@ impl PasswordPolicy {
         Ok(self)
     }
 
+    /// The most bytes a password may have (default [`MAX_PASSWORD_BYTES`], 1024; between 256
+    /// and 65,536). It bounds the work one request can cause; passwords are never truncated.
+    ///
+    /// ```
+    /// use sigra_core::password::{Password, PasswordError, PasswordPolicy};
+    /// let policy = PasswordPolicy::default().with_max_bytes(300)?;
+    /// let err = policy.check(&Password::from("x".repeat(301))).unwrap_err();
+    /// assert!(matches!(err, PasswordError::TooLong { max_bytes: 300 }));
+    /// assert!(PasswordPolicy::default().with_max_bytes(100).is_err());
+    /// # Ok::<(), PasswordError>(())
+    /// ```
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Result<Self, PasswordError> {
+        check_max_bytes(max_bytes)?;
+        self.max_bytes = max_bytes;
+        Ok(self)
+    }
+
+    /// The most bytes a password may have.
+    ///
+    /// ```
+    /// assert_eq!(sigra_core::password::PasswordPolicy::default().max_bytes(), 1024);
+    /// ```
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
     /// Stops refusing passwords from the common-password list. Only for tests and for hosts
     /// that run an equivalent check of their own.
     ///
@@ -94,7 +122,7 @@ impl PasswordPolicy {
         self.min_chars
     }
 
-    /// Checks a new password: length in bytes (at most [`MAX_PASSWORD_BYTES`]), length in
+    /// Checks a new password: length in bytes (at most [`max_bytes`](Self::max_bytes)), length in
     /// characters (at least [`min_chars`](Self::min_chars)), then the common-password list.
     ///
     /// ```
@@ -104,9 +132,9 @@ impl PasswordPolicy {
     /// assert!(err.to_string().contains("1024 bytes"));
     /// ```
     pub fn check(&self, password: &Password) -> Result<(), PasswordError> {
-        if password.len_bytes() > MAX_PASSWORD_BYTES {
+        if password.len_bytes() > self.max_bytes {
             return Err(PasswordError::TooLong {
-                max_bytes: MAX_PASSWORD_BYTES,
+                max_bytes: self.max_bytes,
             });
         }
         if password.char_count() < self.min_chars {
@@ -151,6 +179,17 @@ impl PasswordPolicy {
             }
         }
         Ok(())
+    }
+}
+
+/// The range a password byte limit may take (the configuration's `password.max_bytes` rule).
+pub(crate) fn check_max_bytes(max_bytes: usize) -> Result<(), PasswordError> {
+    if (256..=65_536).contains(&max_bytes) {
+        Ok(())
+    } else {
+        Err(PasswordError::InvalidConfig {
+            reason: format!("max_bytes = {max_bytes}: must be between 256 and 65536"),
+        })
     }
 }
 
