@@ -246,6 +246,13 @@ impl EmailTokenStore for RecTx {
     ) -> Result<u64, StoreError> {
         self.inner.delete_user_email_tokens(user_id, contexts).await
     }
+    async fn email_change_pending(
+        &mut self,
+        email: &str,
+        created_after: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.email_change_pending(email, created_after).await
+    }
     async fn prune_email_tokens(
         &mut self,
         created_before: OffsetDateTime,
@@ -1814,7 +1821,21 @@ async fn email_change_to_an_address_taken_meanwhile_changes_nothing() {
             .await
             .unwrap(),
     );
-    e.register("WANTED@example.com").await;
+    // Registration of a pending address is refused, but another account can still switch
+    // to it first (both changes pending, the other confirmed first).
+    e.confirmed("vera@example.com").await;
+    let v = e.login_ok("vera@example.com", PW).await;
+    let vera = e.authed(&v).await;
+    let vera_token = token_of(
+        &e.sigra
+            .request_email_change(&vera, "WANTED@example.com", &meta())
+            .await
+            .unwrap(),
+    );
+    e.sigra
+        .confirm_email_change(&vera, &vera_token, &meta())
+        .await
+        .unwrap();
     let err = e
         .sigra
         .confirm_email_change(&auth, &token, &meta())
@@ -1831,7 +1852,11 @@ async fn email_change_to_an_address_taken_meanwhile_changes_nothing() {
     );
     assert!(e.auth(&other).await.is_some(), "no session was revoked");
     assert_eq!(
-        e.audit_count("auth.email_change.complete", AuditOutcome::Success, None),
+        e.audit_count(
+            "auth.email_change.complete",
+            AuditOutcome::Success,
+            Some(&auth.user.id)
+        ),
         0
     );
 }
@@ -2970,6 +2995,66 @@ async fn the_configured_password_byte_limit_is_enforced_everywhere() {
     assert!(
         sigra
             .register("limit@example.com", &pw(&too_long[..290]), &meta())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+// ---------------------------------------------------------------- pending email change
+
+#[tokio::test]
+async fn an_address_with_a_pending_change_cannot_be_registered_until_the_link_expires() {
+    let e = env(clock!());
+    e.confirmed("rita@example.com").await;
+    let l = e.login_ok("rita@example.com", PW).await;
+    let auth = e.authed(&l).await;
+    let mail = e
+        .sigra
+        .request_email_change(&auth, "Rita.New@example.com", &meta())
+        .await
+        .unwrap();
+    let token = token_of(&mail);
+
+    // Someone else tries to take the address meanwhile: the usual answer, no mail, no user.
+    let answer = e
+        .sigra
+        .register("rita.new@example.com", &pw(PW2), &meta())
+        .await
+        .unwrap();
+    assert!(answer.is_none());
+    assert!(e.user("rita.new@example.com").await.is_none());
+    assert_eq!(
+        e.audit_count("auth.register", AuditOutcome::Failure, None),
+        1
+    );
+
+    // The owner's change goes through.
+    let (user, _) = e
+        .sigra
+        .confirm_email_change(&auth, &token, &meta())
+        .await
+        .unwrap();
+    assert_eq!(user.email, "Rita.New@example.com");
+
+    // A change that was never confirmed reserves the address only until its link expires.
+    let l = e.login_ok("rita.new@example.com", PW).await;
+    let auth = e.authed(&l).await;
+    e.sigra
+        .request_email_change(&auth, "unused@example.com", &meta())
+        .await
+        .unwrap();
+    assert!(
+        e.sigra
+            .register("unused@example.com", &pw(PW2), &meta())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    e.clock.advance(24 * HOUR + 1);
+    assert!(
+        e.sigra
+            .register("unused@example.com", &pw(PW2), &meta())
             .await
             .unwrap()
             .is_some()

@@ -42,6 +42,23 @@ impl<S: Store> Sigra<S> {
         if let Some(existing) = tx.user_by_email(&email).await? {
             return self.register_taken(tx, existing, meta).await;
         }
+        // An address another account is switching to is reserved until that link expires:
+        // the same answer as for any address, and no mail (there is no owner to tell yet).
+        let change_ttl = super::ttl(self.config().tokens().change_email_ttl);
+        let pending_since = now.checked_sub(change_ttl).unwrap_or(now);
+        if tx.email_change_pending(&email, pending_since).await? {
+            let event = self.audit(
+                AuditAction::Register,
+                AuditOutcome::Failure,
+                meta,
+                None,
+                None,
+                serde_json::json!({ "reason": "email_change_pending" }),
+            );
+            tx.insert_audit_event(&event).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
         let new = NewUser::new(self.store().new_id(), email.clone(), Some(hash), now);
         let user = match tx.insert_user(&new).await {
             Ok(user) => user,

@@ -159,6 +159,8 @@ impl EmailTokenRecord {
 ///   `None`. This is what makes every email token single-use.
 /// - `delete_user_email_tokens` removes the user's tokens whose context is in `contexts`, or
 ///   all of them when `contexts` is empty.
+/// - `email_change_pending` looks only at `change:` contexts, compares addresses
+///   case-insensitively and `created_at >=`.
 pub trait EmailTokenStore {
     /// Inserts a token.
     fn insert_email_token(
@@ -186,6 +188,15 @@ pub trait EmailTokenStore {
         user_id: &Id,
         contexts: &[EmailTokenContext],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Whether an email-change token (context `change:…`, any user) was sent to `email` at
+    /// or after `created_after`: the address is reserved while a change to it is pending.
+    /// Addresses compare case-insensitively, like `users.email` (`lower(sent_to) = lower($1)`).
+    fn email_change_pending(
+        &mut self,
+        email: &str,
+        created_after: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes every token (any context, any user) created strictly before `created_before`;
     /// returns how many.

@@ -418,6 +418,18 @@ impl EmailTokenStore for MemoryTx {
         Ok((before - self.work.email_tokens.len()) as u64)
     }
 
+    async fn email_change_pending(
+        &mut self,
+        email: &str,
+        created_after: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        Ok(self.work.email_tokens.iter().any(|t| {
+            matches!(t.context, EmailTokenContext::ChangeEmail { .. })
+                && t.sent_to.to_lowercase() == email.to_lowercase()
+                && t.created_at >= created_after
+        }))
+    }
+
     async fn prune_email_tokens(
         &mut self,
         created_before: OffsetDateTime,

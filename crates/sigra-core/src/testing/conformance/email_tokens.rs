@@ -425,3 +425,61 @@ pub async fn prune_by_age<S: Store<Tx: 'static>>(store: S) {
         }
     }
 }
+
+/// `email_change_pending(email, created_after)` is true exactly while an email-change token
+/// sent to that address was created at or after the cut-off; other contexts and other
+/// addresses do not count.
+pub async fn email_change_pending<S: Store<Tx: 'static>>(store: S) {
+    const C: &str =
+        "EmailTokenStore::email_change_pending finds email-change tokens sent to an address";
+    const FIX: &str = "SELECT EXISTS (SELECT 1 FROM email_tokens WHERE context LIKE 'change:%' \
+         AND lower(sent_to) = lower($1) AND created_at >= $2); on SQLite store times in one \
+         fixed UTC text format so text order is time order";
+    let user = committed_user(&store, "pending-owner@example.com").await;
+    let mut tx = store.begin().await.must("begin");
+    let change = NewEmailToken::new(
+        user.id,
+        fresh_digest(),
+        EmailTokenContext::ChangeEmail {
+            old_email: "pending-owner@example.com".into(),
+        },
+        "wanted@example.com".into(),
+        at(100, 0),
+    );
+    tx.insert_email_token(&change)
+        .await
+        .must("insert_email_token");
+    // A token of another context sent to another address must not count.
+    let reset = NewEmailToken::new(
+        user.id,
+        fresh_digest(),
+        EmailTokenContext::ResetPassword,
+        "other@example.com".into(),
+        at(100, 0),
+    );
+    tx.insert_email_token(&reset)
+        .await
+        .must("insert_email_token");
+    commit(tx).await;
+    let mut tx = store.begin().await.must("begin");
+    for (email, after, want) in [
+        ("wanted@example.com", at(100, 0), true),
+        ("Wanted@Example.COM", at(100, 0), true),
+        ("wanted@example.com", in_zone(at(99, 999_999), 4), true),
+        ("wanted@example.com", at(100, 1), false),
+        ("other@example.com", at(0, 0), false),
+        ("pending-owner@example.com", at(0, 0), false),
+    ] {
+        let got = tx
+            .email_change_pending(email, after)
+            .await
+            .must("email_change_pending");
+        if got != want {
+            broken(
+                C,
+                format_args!("email_change_pending({email}, {after}) answered {got}"),
+                FIX,
+            );
+        }
+    }
+}

@@ -130,6 +130,7 @@ where
         email_tokens::take_single_use_under_concurrency,
         email_tokens::delete_user_email_tokens,
         email_tokens::prune_by_age,
+        email_tokens::email_change_pending,
         audit::round_trip,
         audit::for_user_newest_first,
         rate_limits::hit_and_count,

@@ -37,6 +37,13 @@ const DELETE_USER_EMAIL_TOKENS: &str = "DELETE FROM user_email_tokens WHERE user
 
 const PRUNE_EMAIL_TOKENS: &str = "DELETE FROM user_email_tokens WHERE created_at < $1";
 
+/// Email-change contexts are `change:<old address>`; addresses compare like `users.email`.
+const EMAIL_CHANGE_PENDING: &str = "
+    SELECT EXISTS (
+        SELECT 1 FROM user_email_tokens
+        WHERE context LIKE 'change:%' AND lower(sent_to) = lower($1) AND created_at >= $2
+    )";
+
 fn token_from_row(row: &DbRow) -> Result<EmailTokenRecord, StoreError> {
     let context: String = row.try_get("context").map_err(corrupt)?;
     let digest: Vec<u8> = row.try_get("digest").map_err(corrupt)?;
@@ -123,6 +130,19 @@ impl EmailTokenStore for AccountsTx {
             deleted += done.rows_affected();
         }
         Ok(deleted)
+    }
+
+    async fn email_change_pending(
+        &mut self,
+        email: &str,
+        created_after: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        sqlx::query_scalar(EMAIL_CHANGE_PENDING)
+            .bind(email)
+            .bind(timestamp(created_after))
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(backend)
     }
 
     async fn prune_email_tokens(
