@@ -96,19 +96,13 @@ impl SessionCache {
             return None;
         }
         let mut state = self.lock();
-        let fresh = match state.entries.get(digest.as_bytes()) {
-            None => return None,
-            Some(entry) => self.fresh(entry.cached_at, now),
-        };
-        if fresh {
-            state
-                .entries
-                .get(digest.as_bytes())
-                .map(|e| Arc::clone(&e.auth))
-        } else {
+        if let Some(entry) = state.entries.get(digest.as_bytes()) {
+            if self.fresh(entry.cached_at, now) {
+                return Some(Arc::clone(&entry.auth));
+            }
             state.entries.remove(digest.as_bytes());
-            None
         }
+        None
     }
 
     /// Call before reading a session from the database; pass the result to [`insert`](Self::insert).
@@ -133,10 +127,7 @@ impl SessionCache {
             return;
         }
         if state.entries.len() >= CAPACITY {
-            let ttl = self.ttl;
-            state
-                .entries
-                .retain(|_, e| now >= e.cached_at && (now - e.cached_at) < ttl);
+            state.entries.retain(|_, e| self.fresh(e.cached_at, now));
             if state.entries.len() >= CAPACITY {
                 state.entries.clear();
             }

@@ -159,16 +159,13 @@ impl<S: Store> Sigra<S> {
     }
 
     pub(super) fn lock_active(&self, user: &UserRecord) -> bool {
-        let duration = self.config().lockout().duration;
-        user.locked_at.is_some_and(|at| {
-            (self.now() - at).whole_seconds()
-                < i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
-        })
+        !self.lock_remaining(user).is_zero()
     }
 
     /// How long the lock on `user` still lasts (zero when none).
     pub(super) fn lock_remaining(&self, user: &UserRecord) -> std::time::Duration {
-        let duration = self.config().lockout().duration;
+        // Whole seconds, as the lock is stored and configured.
+        let duration = std::time::Duration::from_secs(self.config().lockout().duration.as_secs());
         user.locked_at.map_or(std::time::Duration::ZERO, |at| {
             let elapsed = u64::try_from((self.now() - at).whole_seconds()).unwrap_or(0);
             duration.saturating_sub(std::time::Duration::from_secs(elapsed))

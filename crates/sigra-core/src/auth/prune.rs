@@ -42,7 +42,7 @@ impl<S: Store> Sigra<S> {
     /// ```
     pub async fn prune(&self) -> Result<Pruned, AuthError> {
         let now = self.now();
-        let ago = |d: Duration| now.checked_sub(time_duration(d)).unwrap_or(now);
+        let ago = |d: Duration| now.checked_sub(super::ttl(d)).unwrap_or(now);
         let s = self.config().session();
         let t = self.config().tokens();
         let longest_token = [
@@ -90,9 +90,4 @@ impl<S: Store> Sigra<S> {
             rate_limits,
         })
     }
-}
-
-/// A `std` duration as a `time` one (saturating; config durations are far below the limit).
-fn time_duration(d: Duration) -> time::Duration {
-    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
 }

@@ -276,7 +276,8 @@ fn password(v: &mut Checker<'_>, c: &SigraConfig) {
         "must be at most 64, so that any 64-character passphrase is accepted".to_owned()
     });
     v.require(
-        (256..=65_536).contains(&p.max_bytes),
+        usize::try_from(p.max_bytes)
+            .is_ok_and(|n| crate::password::policy::MAX_BYTES_RANGE.contains(&n)),
         "password.max_bytes",
         || {
             "must be from 256 (64 characters in any script) to 65536 (it only bounds work)"

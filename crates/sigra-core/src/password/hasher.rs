@@ -178,11 +178,12 @@ impl PasswordHasherBuilder {
         }
         self.limits.admit(self.params)?;
         super::policy::check_max_bytes(self.max_password_bytes)?;
-        let mut hasher = PasswordHasher::from_parts(self.params, permits, self.limits);
-        if let Some(inner) = Arc::get_mut(&mut hasher.inner) {
-            inner.max_password_bytes = self.max_password_bytes;
-        }
-        Ok(hasher)
+        Ok(PasswordHasher::from_parts(
+            self.params,
+            permits,
+            self.limits,
+            self.max_password_bytes,
+        ))
     }
 }
 
@@ -347,6 +348,7 @@ impl Default for PasswordHasher {
             Argon2Params::default(),
             default_permits(),
             HashCostLimits::default(),
+            MAX_PASSWORD_BYTES,
         )
     }
 }
@@ -389,7 +391,12 @@ impl PasswordHasher {
         }
     }
 
-    fn from_parts(params: Argon2Params, permits: usize, limits: HashCostLimits) -> Self {
+    fn from_parts(
+        params: Argon2Params,
+        permits: usize,
+        limits: HashCostLimits,
+        max_password_bytes: usize,
+    ) -> Self {
         // The dummy's salt and output are fixed: its cost depends only on the parameters,
         // verifying recomputes the full Argon2id with them, and `dummy_verify` answers Invalid
         // whatever the comparison says.
@@ -408,7 +415,7 @@ impl PasswordHasher {
                 peak_in_flight: AtomicUsize::new(0),
                 dummy,
                 memory: MemoryPool::new(params.to_argon2().map_or(0, |p| p.block_count())),
-                max_password_bytes: MAX_PASSWORD_BYTES,
+                max_password_bytes,
                 workers: OnceLock::new(),
             }),
         }

@@ -76,7 +76,7 @@ mod common;
 mod error;
 mod hasher;
 mod params;
-mod policy;
+pub(crate) mod policy;
 mod secret;
 mod stored;
 

@@ -182,9 +182,13 @@ impl PasswordPolicy {
     }
 }
 
-/// The range a password byte limit may take (the configuration's `password.max_bytes` rule).
+/// The range a password byte limit may take (also the configuration's `password.max_bytes`
+/// rule).
+pub(crate) const MAX_BYTES_RANGE: std::ops::RangeInclusive<usize> = 256..=65_536;
+
+/// Checks a password byte limit against [`MAX_BYTES_RANGE`].
 pub(crate) fn check_max_bytes(max_bytes: usize) -> Result<(), PasswordError> {
-    if (256..=65_536).contains(&max_bytes) {
+    if MAX_BYTES_RANGE.contains(&max_bytes) {
         Ok(())
     } else {
         Err(PasswordError::InvalidConfig {
