@@ -16,6 +16,7 @@
 //! | [`jwt`] | JWT signing and verification with an algorithm allow-list |
 //! | [`api_token`] | `sigra_sk_…` API tokens and scopes |
 //! | [`mail`] | outgoing mail: the `Mailer` trait, SMTP through lettre |
+//! | [`jobs`] | the outbox and background jobs: a worker that claims, runs and retries jobs stored in the app's database |
 //! | [`auth`] | the account flows: register, confirm, log in, magic links, reset, sudo, email and password changes, sessions |
 //! | [`session`] | session validity (idle, absolute, remember-me, sudo) and the session cookie |
 //! | [`audit`] | the audit vocabulary |
@@ -41,6 +42,7 @@ pub mod backup_code;
 pub mod config;
 pub mod encryption;
 mod error;
+pub mod jobs;
 pub mod jwt;
 pub mod keys;
 pub mod mail;

@@ -29,7 +29,7 @@ impl<S: Store> Sigra<S> {
         kind: LinkKind,
         email: &str,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<(), AuthError> {
         let (context, action) = match kind {
             LinkKind::Magic => (EmailTokenContext::MagicLink, AuditAction::MagicLinkRequest),
             LinkKind::Reset => (
@@ -51,7 +51,7 @@ impl<S: Store> Sigra<S> {
             );
             tx.insert_audit_event(&event).await?;
             tx.commit().await?;
-            return Ok(None);
+            return Ok(());
         };
         if !self.mail_allowed(&mut tx, &user).await? {
             let event = self.audit(
@@ -64,7 +64,7 @@ impl<S: Store> Sigra<S> {
             );
             tx.insert_audit_event(&event).await?;
             tx.commit().await?;
-            return Ok(None);
+            return Ok(());
         }
         let token = Token::generate()?;
         let link = self
@@ -88,8 +88,7 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({}),
         );
         tx.insert_audit_event(&event).await?;
-        tx.commit().await?;
-        Ok(Some(match kind {
+        let notice = match kind {
             LinkKind::Magic => AuthMail::MagicLink {
                 to: user.email,
                 token: link,
@@ -98,21 +97,26 @@ impl<S: Store> Sigra<S> {
                 to: user.email,
                 token: link,
             },
-        }))
+        };
+        self.enqueue_notice(&mut tx, &notice).await?;
+        tx.commit().await?;
+        self.notices_committed();
+        Ok(())
     }
 
-    /// Mails a one-time login link (valid 15 minutes by default). Answers the same (`None`:
-    /// nothing to send) for unknown addresses and for addresses mailed too often lately.
+    /// Mails a one-time login link (valid 15 minutes by default; the notice goes to the
+    /// outbox). Answers the same for unknown addresses and for addresses mailed too often
+    /// lately (nothing is enqueued for those).
     ///
     /// ```ignore
-    /// if let Some(mail) = sigra.request_magic_link(&form.email, &meta).await? { spawn_send(mail) }
+    /// sigra.request_magic_link(&form.email, &meta).await?;
     /// // always: "If that address has an account, a link is on its way."
     /// ```
     pub async fn request_magic_link(
         &self,
         email: &str,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<(), AuthError> {
         self.request_link(LinkKind::Magic, email, meta).await
     }
 
@@ -157,31 +161,31 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({}),
         );
         tx.insert_audit_event(&event).await?;
-        let notice = self.check_new_ip(&mut tx, &user, meta).await?;
+        self.check_new_ip(&mut tx, &user, meta).await?;
         let (session, token) = self
             .create_session(&mut tx, &user, SessionKind::Standard, meta, true)
             .await?;
         tx.commit().await?;
         self.forget_user(&user.id);
+        self.notices_committed();
         Ok(LoggedIn {
             user,
             session,
             token,
-            notice,
         })
     }
 
-    /// Mails a password-reset link (valid 1 hour by default). Answers the same (`None`) for
-    /// unknown addresses.
+    /// Mails a password-reset link (valid 1 hour by default; the notice goes to the outbox).
+    /// Answers the same for unknown addresses (nothing is enqueued).
     ///
     /// ```ignore
-    /// if let Some(mail) = sigra.request_password_reset(&form.email, &meta).await? { spawn_send(mail) }
+    /// sigra.request_password_reset(&form.email, &meta).await?;
     /// ```
     pub async fn request_password_reset(
         &self,
         email: &str,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<(), AuthError> {
         self.request_link(LinkKind::Reset, email, meta).await
     }
 
@@ -207,19 +211,19 @@ impl<S: Store> Sigra<S> {
     /// Sets a new password with a reset link. In one transaction: the link is used up, every
     /// email token and every session of the user is deleted, failed-login counts and locks
     /// are cleared, and the address counts as confirmed. The user then logs in with the new
-    /// password. Returns the "your password was changed" notice to send.
+    /// password. The "your password was changed" notice goes to the outbox.
     ///
     /// Errors: [`AuthError::InvalidToken`], [`AuthError::WeakPassword`].
     ///
     /// ```ignore
-    /// let notice = sigra.reset_password(&token, &form.password.into(), &meta).await?;
+    /// sigra.reset_password(&token, &form.password.into(), &meta).await?;
     /// ```
     pub async fn reset_password(
         &self,
         token: &str,
         new_password: &Password,
         meta: &RequestMeta,
-    ) -> Result<AuthMail, AuthError> {
+    ) -> Result<(), AuthError> {
         let now = self.now();
         let verified = self.inner.keys.reset.verify(
             token,
@@ -261,8 +265,11 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "sessions_revoked": revoked }),
         );
         tx.insert_audit_event(&event).await?;
+        self.enqueue_notice(&mut tx, &AuthMail::PasswordChanged { to: user.email })
+            .await?;
         tx.commit().await?;
         self.forget_user(&user.id);
-        Ok(AuthMail::PasswordChanged { to: user.email })
+        self.notices_committed();
+        Ok(())
     }
 }

@@ -19,11 +19,8 @@ pub enum LoginAttempt {
     Success(LoggedIn),
     /// Refused. Show one message ("Invalid email or password") whatever the reason: unknown
     /// email, wrong password and locked account are indistinguishable to the caller. When
-    /// this failure locked the account, `notice` is the mail to send its owner.
-    Failed {
-        /// A lockout notice to send, if this failure locked the account.
-        notice: Option<AuthMail>,
-    },
+    /// this failure locked the account, the owner's lockout notice is already in the outbox.
+    Failed,
 }
 
 impl<S: Store> Sigra<S> {
@@ -43,7 +40,7 @@ impl<S: Store> Sigra<S> {
     /// ```ignore
     /// match sigra.log_in(&form.email, &form.password.into(), form.remember_me, &meta).await? {
     ///     LoginAttempt::Success(logged_in) => { /* set cookie, redirect */ }
-    ///     LoginAttempt::Failed { notice } => { /* send notice if any; "Invalid email or password" */ }
+    ///     LoginAttempt::Failed => { /* "Invalid email or password" */ }
     /// }
     /// ```
     pub async fn log_in(
@@ -66,13 +63,13 @@ impl<S: Store> Sigra<S> {
             self.dummy_verify(password).await;
             self.audit_login_failure(None, "unknown_email", meta)
                 .await?;
-            return Ok(LoginAttempt::Failed { notice: None });
+            return Ok(LoginAttempt::Failed);
         };
         let Some(stored) = user.hashed_password.clone() else {
             self.dummy_verify(password).await;
             self.audit_login_failure(Some(&user), "no_password", meta)
                 .await?;
-            return Ok(LoginAttempt::Failed { notice: None });
+            return Ok(LoginAttempt::Failed);
         };
 
         let verification = match self.inner.hasher.verify(password, &stored).await {
@@ -89,14 +86,14 @@ impl<S: Store> Sigra<S> {
         if self.lock_active(&user) {
             self.audit_login_failure(Some(&user), "locked", meta)
                 .await?;
-            return Ok(LoginAttempt::Failed { notice: None });
+            return Ok(LoginAttempt::Failed);
         }
 
         let upgraded = match verification {
             Verification::Valid { upgraded } => upgraded,
             _ => {
-                let notice = self.record_failed_login(&user, meta).await?;
-                return Ok(LoginAttempt::Failed { notice });
+                self.record_failed_login(&user, meta).await?;
+                return Ok(LoginAttempt::Failed);
             }
         };
 
@@ -112,13 +109,13 @@ impl<S: Store> Sigra<S> {
         // Re-read under the write lock: a concurrent failure may have locked the account
         // since the password was checked.
         let Some(mut user) = tx.user_by_id(&user.id).await? else {
-            return Ok(LoginAttempt::Failed { notice: None });
+            return Ok(LoginAttempt::Failed);
         };
         if self.lock_active(&user) {
             drop(tx);
             self.audit_login_failure(Some(&user), "locked", meta)
                 .await?;
-            return Ok(LoginAttempt::Failed { notice: None });
+            return Ok(LoginAttempt::Failed);
         }
         if user.failed_login_attempts > 0 || user.locked_at.is_some() {
             tx.clear_failed_logins(&user.id).await?;
@@ -144,17 +141,17 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "remember_me": remember_me }),
         );
         tx.insert_audit_event(&event).await?;
-        let notice = self.check_new_ip(&mut tx, &user, meta).await?;
+        self.check_new_ip(&mut tx, &user, meta).await?;
         let (session, token) = self
             .create_session(&mut tx, &user, kind, meta, true)
             .await?;
         tx.commit().await?;
         self.forget_user(&user.id);
+        self.notices_committed();
         Ok(LoginAttempt::Success(LoggedIn {
             user,
             session,
             token,
-            notice,
         }))
     }
 
@@ -208,34 +205,34 @@ impl<S: Store> Sigra<S> {
         &self,
         user: &UserRecord,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<bool, AuthError> {
         self.record_failed_password(user, AuditAction::Login, None, meta)
             .await
     }
 
     /// Counts a wrong password against the account's lockout counter, audited as `action`
     /// (a login, or sudo), and locks the account when the count reaches the threshold; then
-    /// it also deletes the session `end_session` names, if any. Returns the lockout notice
-    /// when this failure locked the account.
+    /// it also deletes the session `end_session` names, if any, and enqueues the owner's
+    /// lockout notice. Returns whether this failure locked the account.
     pub(super) async fn record_failed_password(
         &self,
         user: &UserRecord,
         action: AuditAction,
         end_session: Option<&crate::token::TokenDigest>,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<bool, AuthError> {
         let now = self.now();
         let threshold = self.config().lockout().threshold;
         let mut tx = self.store().begin().await?;
         let Some(user) = tx.user_by_id(&user.id).await? else {
-            return Ok(None);
+            return Ok(false);
         };
         if self.lock_active(&user) {
             // Locked by a concurrent failure since the password was checked.
             drop(tx);
             self.audit_login_failure(Some(&user), "locked", meta)
                 .await?;
-            return Ok(None);
+            return Ok(false);
         }
         if user.locked_at.is_some() {
             // An expired lock: the count starts again.
@@ -253,7 +250,8 @@ impl<S: Store> Sigra<S> {
         );
         tx.insert_audit_event(&event).await?;
         // `>=`: a count left above a since-lowered threshold still locks.
-        let notice = if attempts >= threshold {
+        let locked = attempts >= threshold;
+        if locked {
             tx.lock_user(&user.id, now).await?;
             let event = self.audit(
                 AuditAction::Lockout,
@@ -267,14 +265,16 @@ impl<S: Store> Sigra<S> {
             if let Some(digest) = end_session {
                 tx.delete_session_by_digest(digest).await?;
             }
-            Some(AuthMail::LockoutNotice {
+            let notice = AuthMail::LockoutNotice {
                 to: user.email.clone(),
-            })
-        } else {
-            None
-        };
+            };
+            self.enqueue_notice(&mut tx, &notice).await?;
+        }
         tx.commit().await?;
         self.forget_user(&user.id);
-        Ok(notice)
+        if locked {
+            self.notices_committed();
+        }
+        Ok(locked)
     }
 }

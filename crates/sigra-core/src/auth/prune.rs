@@ -1,10 +1,10 @@
-//! Deleting what has expired: sessions, email tokens and rate-limit windows.
+//! Deleting what has expired: sessions, email tokens, rate-limit windows and finished jobs.
 
 use std::time::Duration;
 
 use super::{AuthError, Sigra};
 use crate::store::{
-    EmailTokenStore as _, RateLimitStore as _, SessionKind, SessionStore as _, Store,
+    EmailTokenStore as _, JobStore as _, RateLimitStore as _, SessionKind, SessionStore as _, Store,
     Transaction as _,
 };
 
@@ -18,27 +18,32 @@ pub struct Pruned {
     pub email_tokens: u64,
     /// Rate-limit windows older than the longest window.
     pub rate_limits: u64,
+    /// Finished jobs past their retention (`jobs.keep_done`, `jobs.keep_dead`).
+    pub jobs: u64,
 }
 
 impl<S: Store> Sigra<S> {
     /// Deletes what can never be used again: sessions past their lifetime (each kind by its
     /// own idle and absolute timeouts), email tokens older than the longest token lifetime
     /// (48 h by default; shorter-lived ones are refused on use long before), and rate-limit
-    /// windows older than the longest window. One transaction; returns the counts.
+    /// windows older than the longest window, and finished jobs (delivered mails' metadata,
+    /// dead jobs) older than their retention. One transaction; returns the counts.
     ///
     /// Nothing depends on it for correctness (every read checks expiry), but without it these
-    /// tables only grow. Run it every few minutes from a background task, as the generated
-    /// app does:
+    /// tables only grow. Run it every few minutes as a periodic job, as the generated app
+    /// does ([`MAINTENANCE_QUEUE`](crate::jobs::MAINTENANCE_QUEUE), kind `prune`):
     ///
     /// ```ignore
-    /// let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-    /// loop {
-    ///     every.tick().await;
-    ///     match accounts.prune().await {
-    ///         Ok(pruned) => tracing::debug!(?pruned, "pruned expired rows"),
-    ///         Err(err) => tracing::warn!(error = %err, "pruning expired rows failed"),
-    ///     }
-    /// }
+    /// let worker = Worker::new(store, settings)
+    ///     .handle(MAINTENANCE_QUEUE, move |_job| {
+    ///         let accounts = accounts.clone();
+    ///         async move {
+    ///             let pruned = accounts.prune().await.map_err(JobError::temporary)?;
+    ///             tracing::debug!(?pruned, "pruned expired rows");
+    ///             Ok(JobOutcome::Done)
+    ///         }
+    ///     })
+    ///     .every(MAINTENANCE_QUEUE, "prune", Duration::from_secs(600));
     /// ```
     pub async fn prune(&self) -> Result<Pruned, AuthError> {
         let now = self.now();
@@ -83,11 +88,14 @@ impl<S: Store> Sigra<S> {
             .await?;
         let email_tokens = tx.prune_email_tokens(ago(longest_token)).await?;
         let rate_limits = tx.prune_rate_limits(ago(longest_window)).await?;
+        let j = self.config().jobs();
+        let jobs = tx.prune_jobs(ago(j.keep_done), ago(j.keep_dead)).await?;
         tx.commit().await?;
         Ok(Pruned {
             sessions,
             email_tokens,
             rate_limits,
+            jobs,
         })
     }
 }

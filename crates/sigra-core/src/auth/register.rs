@@ -12,20 +12,18 @@ use crate::token::{CodeKey, NumericCode, Token};
 use super::{AuthError, AuthMail, LoggedIn, Sigra, internal, normalize_email};
 
 impl<S: Store> Sigra<S> {
-    /// Registers an account and returns the mail to send.
+    /// Registers an account; its notice goes to the outbox in the same transaction.
     ///
     /// The answer does not depend on whether the address was free: a new account gets
     /// [`AuthMail::Confirm`] (a link and a code); a taken address gets
-    /// [`AuthMail::AccountExists`] for its owner. Both paths hash the password, so they take
-    /// the same time. `None` means "send nothing" (the owner was mailed too often lately).
-    /// The account is not logged in: the confirmation link or code does that.
+    /// [`AuthMail::AccountExists`] for its owner (nothing when the owner was mailed too often
+    /// lately). Both paths hash the password, so they take the same time. The account is not
+    /// logged in: the confirmation link or code does that.
     ///
     /// Errors: [`AuthError::InvalidEmail`], [`AuthError::WeakPassword`].
     ///
     /// ```ignore
-    /// if let Some(mail) = sigra.register(&form.email, &form.password.into(), &meta).await? {
-    ///     spawn_send(mail);
-    /// }
+    /// sigra.register(&form.email, &form.password.into(), &meta).await?;
     /// // always: "Check your inbox to confirm your account."
     /// ```
     pub async fn register(
@@ -33,7 +31,7 @@ impl<S: Store> Sigra<S> {
         email: &str,
         password: &Password,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<(), AuthError> {
         let email = normalize_email(email)?;
         let hash = self.hash_new_password(password, &email).await?;
         let now = self.now();
@@ -57,7 +55,7 @@ impl<S: Store> Sigra<S> {
             );
             tx.insert_audit_event(&event).await?;
             tx.commit().await?;
-            return Ok(None);
+            return Ok(());
         }
         let new = NewUser::new(self.store().new_id(), email.clone(), Some(hash), now);
         let user = match tx.insert_user(&new).await {
@@ -74,7 +72,7 @@ impl<S: Store> Sigra<S> {
             }
             Err(other) => return Err(other.into()),
         };
-        let mail = self.issue_confirmation(&mut tx, &user).await?;
+        self.issue_confirmation(&mut tx, &user).await?;
         let event = self.audit(
             AuditAction::Register,
             AuditOutcome::Success,
@@ -85,7 +83,8 @@ impl<S: Store> Sigra<S> {
         );
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;
-        Ok(Some(mail))
+        self.notices_committed();
+        Ok(())
     }
 
     async fn register_taken(
@@ -93,7 +92,7 @@ impl<S: Store> Sigra<S> {
         mut tx: S::Tx,
         existing: UserRecord,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<(), AuthError> {
         let allowed = self.mail_allowed(&mut tx, &existing).await?;
         let event = self.audit(
             AuditAction::Register,
@@ -104,8 +103,13 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "reason": "email_taken", "notified": allowed }),
         );
         tx.insert_audit_event(&event).await?;
+        if allowed {
+            let notice = AuthMail::AccountExists { to: existing.email };
+            self.enqueue_notice(&mut tx, &notice).await?;
+        }
         tx.commit().await?;
-        Ok(allowed.then_some(AuthMail::AccountExists { to: existing.email }))
+        self.notices_committed();
+        Ok(())
     }
 
     /// Counts one mail to this user against the resend limit (3 per 15 minutes by default);
@@ -139,12 +143,13 @@ impl<S: Store> Sigra<S> {
             .map_err(internal)
     }
 
-    /// Replaces the user's confirmation tokens with a fresh link and code.
+    /// Replaces the user's confirmation tokens with a fresh link and code, and enqueues the
+    /// mail that carries them.
     async fn issue_confirmation<T: Transaction>(
         &self,
         tx: &mut T,
         user: &UserRecord,
-    ) -> Result<AuthMail, AuthError> {
+    ) -> Result<(), AuthError> {
         let now = self.now();
         tx.delete_user_email_tokens(
             &user.id,
@@ -175,36 +180,38 @@ impl<S: Store> Sigra<S> {
             now,
         ))
         .await?;
-        Ok(AuthMail::Confirm {
+        let notice = AuthMail::Confirm {
             to: user.email.clone(),
             token: link,
             code: code.as_str().to_owned(),
-        })
+        };
+        self.enqueue_notice(tx, &notice).await
     }
 
-    /// Sends a new confirmation link and code to an unconfirmed account. Answers the same
-    /// (`Ok(None)`, nothing to send) for unknown, already confirmed and too-often-mailed
-    /// addresses.
+    /// Sends a new confirmation link and code to an unconfirmed account (through the
+    /// outbox). Answers the same (nothing enqueued) for unknown, already confirmed and
+    /// too-often-mailed addresses.
     ///
     /// ```ignore
-    /// if let Some(mail) = sigra.resend_confirmation(&form.email, &meta).await? { spawn_send(mail) }
+    /// sigra.resend_confirmation(&form.email, &meta).await?;
     /// ```
     pub async fn resend_confirmation(
         &self,
         email: &str,
         meta: &RequestMeta,
-    ) -> Result<Option<AuthMail>, AuthError> {
+    ) -> Result<(), AuthError> {
         let email = normalize_email(email)?;
         let mut tx = self.store().begin().await?;
         let Some(user) = tx.user_by_email(&email).await? else {
-            return Ok(None);
+            return Ok(());
         };
-        let (mail, reason) = if user.confirmed_at.is_some() {
-            (None, Some("already_confirmed"))
+        let reason = if user.confirmed_at.is_some() {
+            Some("already_confirmed")
         } else if !self.mail_allowed(&mut tx, &user).await? {
-            (None, Some("rate_limited"))
+            Some("rate_limited")
         } else {
-            (Some(self.issue_confirmation(&mut tx, &user).await?), None)
+            self.issue_confirmation(&mut tx, &user).await?;
+            None
         };
         let (outcome, metadata) = match reason {
             None => (AuditOutcome::Success, serde_json::json!({ "resend": true })),
@@ -223,7 +230,8 @@ impl<S: Store> Sigra<S> {
         );
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;
-        Ok(mail)
+        self.notices_committed();
+        Ok(())
     }
 
     /// Confirms the address with the link's token and logs the user in.
@@ -358,7 +366,6 @@ impl<S: Store> Sigra<S> {
             user,
             session,
             token,
-            notice: None,
         })
     }
 }

@@ -47,7 +47,7 @@ impl<S: Store> Sigra<S> {
             // Wrong passwords here count against the account's lockout like failed logins
             // (a stolen session cookie must not allow guessing at 10 tries a minute per IP);
             // the failure that locks also ends this session.
-            let notice = self
+            let locked = self
                 .record_failed_password(
                     &auth.user,
                     AuditAction::SudoEnter,
@@ -56,11 +56,10 @@ impl<S: Store> Sigra<S> {
                 )
                 .await?;
             self.forget_user(&auth.user.id);
-            return Err(match notice {
-                Some(notice) => AuthError::LockedOut {
-                    notice: Box::new(notice),
-                },
-                None => AuthError::InvalidCredentials,
+            return Err(if locked {
+                AuthError::LockedOut
+            } else {
+                AuthError::InvalidCredentials
             });
         }
         let mut tx = self.store().begin().await?;
@@ -133,7 +132,6 @@ impl<S: Store> Sigra<S> {
             user: auth.user.clone(),
             session,
             token,
-            notice: None,
         })
     }
 
@@ -147,20 +145,21 @@ impl<S: Store> Sigra<S> {
 
     /// Changes the password (sudo mode required). Every other session of the user is
     /// revoked, outstanding reset and magic links stop working, and the current session is
-    /// replaced by a new one. Returns the new login and the notice to mail.
+    /// replaced by a new one. Returns the new login; the "password changed" notice goes to
+    /// the outbox in the same transaction.
     ///
     /// Errors: [`AuthError::SudoRequired`], [`AuthError::WeakPassword`],
     /// [`AuthError::SessionExpired`] (the session was revoked meanwhile; nothing changes).
     ///
     /// ```ignore
-    /// let (logged_in, notice) = sigra.change_password(&auth, &form.password.into(), &meta).await?;
+    /// let logged_in = sigra.change_password(&auth, &form.password.into(), &meta).await?;
     /// ```
     pub async fn change_password(
         &self,
         auth: &Authenticated,
         new_password: &Password,
         meta: &RequestMeta,
-    ) -> Result<(LoggedIn, AuthMail), AuthError> {
+    ) -> Result<LoggedIn, AuthError> {
         self.require_sudo(auth)?;
         let hash = self
             .hash_new_password(new_password, &auth.user.email)
@@ -180,6 +179,10 @@ impl<S: Store> Sigra<S> {
         let revoked = tx
             .delete_user_sessions(&auth.user.id, Some(&auth.session.id))
             .await?;
+        let notice = AuthMail::PasswordChanged {
+            to: auth.user.email.clone(),
+        };
+        self.enqueue_notice(&mut tx, &notice).await?;
         let mut logged_in = self
             .rotate_session(
                 tx,
@@ -189,12 +192,10 @@ impl<S: Store> Sigra<S> {
                 meta,
             )
             .await?;
+        self.notices_committed();
         logged_in.user.hashed_password = Some(hash);
         logged_in.user.password_changed_at = Some(now);
-        let notice = AuthMail::PasswordChanged {
-            to: logged_in.user.email.clone(),
-        };
-        Ok((logged_in, notice))
+        Ok(logged_in)
     }
 
     /// Starts an email change (sudo mode required): mails a confirmation link to the new
@@ -206,14 +207,14 @@ impl<S: Store> Sigra<S> {
     /// minutes by default).
     ///
     /// ```ignore
-    /// let mail = sigra.request_email_change(&auth, &form.email, &meta).await?;
+    /// sigra.request_email_change(&auth, &form.email, &meta).await?;
     /// ```
     pub async fn request_email_change(
         &self,
         auth: &Authenticated,
         new_email: &str,
         meta: &RequestMeta,
-    ) -> Result<AuthMail, AuthError> {
+    ) -> Result<(), AuthError> {
         self.require_sudo(auth)?;
         let new_email = normalize_email(new_email)?;
         if new_email.eq_ignore_ascii_case(&auth.user.email) {
@@ -256,30 +257,33 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "new_email": new_email }),
         );
         tx.insert_audit_event(&event).await?;
-        tx.commit().await?;
-        Ok(AuthMail::ChangeEmail {
+        let notice = AuthMail::ChangeEmail {
             to: new_email,
             token: link,
-        })
+        };
+        self.enqueue_notice(&mut tx, &notice).await?;
+        tx.commit().await?;
+        self.notices_committed();
+        Ok(())
     }
 
     /// Completes an email change with the link mailed to the new address. The link must be
     /// used by the same logged-in user, before anything else changed the address. The new
     /// address counts as confirmed and every other session is revoked. Returns the updated
-    /// user and [`AuthMail::EmailChanged`], the notice to mail to the **old** address.
+    /// user; [`AuthMail::EmailChanged`], the notice to the **old** address, goes to the
+    /// outbox in the same transaction.
     ///
     /// Errors: [`AuthError::InvalidToken`], [`AuthError::EmailTaken`].
     ///
     /// ```ignore
-    /// let (user, notice) = sigra.confirm_email_change(&auth, &token, &meta).await?;
-    /// mailer.send_later(notice);
+    /// let user = sigra.confirm_email_change(&auth, &token, &meta).await?;
     /// ```
     pub async fn confirm_email_change(
         &self,
         auth: &Authenticated,
         token: &str,
         meta: &RequestMeta,
-    ) -> Result<(UserRecord, AuthMail), AuthError> {
+    ) -> Result<UserRecord, AuthError> {
         let now = self.now();
         let verified = self.inner.keys.change_email.verify_for_subject(
             token,
@@ -336,12 +340,14 @@ impl<S: Store> Sigra<S> {
             .user_by_id(&auth.user.id)
             .await?
             .ok_or(AuthError::SessionExpired)?;
-        tx.commit().await?;
-        self.forget_user(&auth.user.id);
         let notice = AuthMail::EmailChanged {
             to: auth.user.email.clone(),
             new_email: user.email.clone(),
         };
-        Ok((user, notice))
+        self.enqueue_notice(&mut tx, &notice).await?;
+        tx.commit().await?;
+        self.forget_user(&auth.user.id);
+        self.notices_committed();
+        Ok(user)
     }
 }

@@ -1,7 +1,7 @@
 //! The builder: change groups, opt into dangers, read the environment, validate.
 
 use super::{
-    AccountConfig, ApiTokenConfig, AppSessionConfig, AuditConfig, ConfigError, CookieConfig,
+    AccountConfig, ApiTokenConfig, JobsConfig, AppSessionConfig, AuditConfig, ConfigError, CookieConfig,
     ImpersonationConfig, JwtConfig, LockoutConfig, MfaConfig, OrganizationConfig, PasskeyConfig,
     PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig, WebhookConfig, env,
     validate,
@@ -251,6 +251,17 @@ impl SigraConfigBuilder {
         /// ```
         webhook,
         WebhookConfig
+    );
+    group_setter!(
+        /// Changes the job worker's settings.
+        ///
+        /// ```
+        /// let b = sigra_core::config::SigraConfig::builder().jobs(|j| j.max_attempts = 3);
+        /// assert_eq!(b.build()?.jobs().max_attempts, 3);
+        /// # Ok::<(), sigra_core::config::ConfigError>(())
+        /// ```
+        jobs,
+        JobsConfig
     );
 
     /// Allows a session cookie without `Secure` outside dev mode. Only for setups where TLS

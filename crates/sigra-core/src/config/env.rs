@@ -94,6 +94,15 @@ pub(crate) static SETTINGS: &[Setting] = &[
     setting!("audit.metadata_max_bytes", "SIGRA_AUDIT_METADATA_MAX_BYTES", audit.metadata_max_bytes, number, show_number),
     setting!("webhook.tolerance", "SIGRA_WEBHOOK_TOLERANCE", webhook.tolerance, duration, show_duration),
     setting!("webhook.retry_backoff", "SIGRA_WEBHOOK_RETRY_BACKOFF", webhook.retry_backoff, duration_list, show_duration_list),
+    setting!("jobs.poll_interval", "SIGRA_JOBS_POLL_INTERVAL", jobs.poll_interval, duration, show_duration),
+    setting!("jobs.lease", "SIGRA_JOBS_LEASE", jobs.lease, duration, show_duration),
+    setting!("jobs.max_attempts", "SIGRA_JOBS_MAX_ATTEMPTS", jobs.max_attempts, number, show_number),
+    setting!("jobs.retry_base", "SIGRA_JOBS_RETRY_BASE", jobs.retry_base, duration, show_duration),
+    setting!("jobs.retry_max", "SIGRA_JOBS_RETRY_MAX", jobs.retry_max, duration, show_duration),
+    setting!("jobs.concurrency", "SIGRA_JOBS_CONCURRENCY", jobs.concurrency, number, show_number),
+    setting!("jobs.keep_done", "SIGRA_JOBS_KEEP_DONE", jobs.keep_done, duration, show_duration),
+    setting!("jobs.keep_dead", "SIGRA_JOBS_KEEP_DEAD", jobs.keep_dead, duration, show_duration),
+    setting!("jobs.shutdown_grace", "SIGRA_JOBS_SHUTDOWN_GRACE", jobs.shutdown_grace, duration, show_duration),
 ];
 
 /// The setting at `path`, if any.

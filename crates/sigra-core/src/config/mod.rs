@@ -7,7 +7,7 @@
 //!   [`RateLimitConfig`], [`MfaConfig`], [`PasskeyConfig`], [`PasswordConfig`] with
 //!   [`Argon2Config`], [`ApiTokenConfig`], [`JwtConfig`], [`AppSessionConfig`],
 //!   [`ImpersonationConfig`], [`OrganizationConfig`], [`AccountConfig`], [`AuditConfig`],
-//!   [`WebhookConfig`]). Durations are [`std::time::Duration`] everywhere; Argon2id
+//!   [`WebhookConfig`], [`JobsConfig`]). Durations are [`std::time::Duration`] everywhere; Argon2id
 //!   parameters are plain numbers. This module uses no other module's types, so it depends on
 //!   nothing and everything may depend on it.
 //! - **Valid by construction.** A [`SigraConfig`] comes only from [`SigraConfig::default`]
@@ -103,6 +103,15 @@
 //! | `audit.metadata_max_bytes` | `SIGRA_AUDIT_METADATA_MAX_BYTES` | `8192` | 256–1048576. |
 //! | `webhook.tolerance` | `SIGRA_WEBHOOK_TOLERANCE` | `5m` | Signature timestamp tolerance; > 0, ≤ 1h (L). |
 //! | `webhook.retry_backoff` | `SIGRA_WEBHOOK_RETRY_BACKOFF` | `1m,5m,15m,1h,3h` | Waits between attempts (`none` = no retry); ≤ 20 steps, each ≥ 1s. |
+//! | `jobs.poll_interval` | `SIGRA_JOBS_POLL_INTERVAL` | `2s` | How often an idle job worker looks for due jobs; 1s–1m. |
+//! | `jobs.lease` | `SIGRA_JOBS_LEASE` | `1m` | A worker's claim on a job; 10s–1h, longer than any job (the SMTP timeout). |
+//! | `jobs.max_attempts` | `SIGRA_JOBS_MAX_ATTEMPTS` | `10` | Attempts before a job is dead; 1–50. |
+//! | `jobs.retry_base` | `SIGRA_JOBS_RETRY_BASE` | `30s` | Delay after the first failure, doubling (with jitter); 1s ≤ base ≤ `jobs.retry_max`. |
+//! | `jobs.retry_max` | `SIGRA_JOBS_RETRY_MAX` | `1h` | Longest delay between attempts; ≤ 24h. |
+//! | `jobs.concurrency` | `SIGRA_JOBS_CONCURRENCY` | `4` | Jobs one worker runs at once; 1–64. |
+//! | `jobs.keep_done` | `SIGRA_JOBS_KEEP_DONE` | `7d` | How long finished jobs are kept (payload scrubbed); ≤ 365d. |
+//! | `jobs.keep_dead` | `SIGRA_JOBS_KEEP_DEAD` | `30d` | How long dead jobs are kept for operators; ≤ 365d. |
+//! | `jobs.shutdown_grace` | `SIGRA_JOBS_SHUTDOWN_GRACE` | `10s` | On shutdown, time for running jobs before they are released; ≤ 10m. |
 //!
 //! (L) needs `danger_allow_long_lifetimes()` to exceed; (A) needs
 //! `danger_lenient_attempt_limits()`; (W) needs `danger_weak_argon2_params()`.
@@ -135,6 +144,7 @@ mod account;
 mod api;
 mod builder;
 mod env;
+mod jobs;
 mod password;
 mod protection;
 mod session;
@@ -148,6 +158,7 @@ pub use account::{
 };
 pub use api::{ApiTokenConfig, AppSessionConfig, JwtConfig, WebhookConfig};
 pub use builder::SigraConfigBuilder;
+pub use jobs::JobsConfig;
 pub use password::{Argon2Config, PasswordConfig};
 pub use protection::{
     LockoutConfig, MfaConfig, PasskeyConfig, RateLimitConfig, SignCountPolicy, UserVerification,
@@ -270,6 +281,7 @@ pub struct SigraConfig {
     account: AccountConfig,
     audit: AuditConfig,
     webhook: WebhookConfig,
+    jobs: JobsConfig,
     dangers: Dangers,
 }
 
@@ -529,6 +541,15 @@ impl SigraConfig {
         /// ```
         webhook,
         WebhookConfig
+    );
+    group_getter!(
+        /// Job worker settings (the outbox).
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().jobs().max_attempts, 10);
+        /// ```
+        jobs,
+        JobsConfig
     );
 }
 

@@ -425,4 +425,37 @@ fn lifecycle(v: &mut Checker<'_>, c: &SigraConfig) {
         "audit.metadata_max_bytes",
         || "must be from 256 to 1048576 (1 MiB)".to_owned(),
     );
+    jobs(v, c);
+}
+
+fn jobs(v: &mut Checker<'_>, c: &SigraConfig) {
+    let j = &c.jobs;
+    v.require(
+        (secs(1)..=secs(60)).contains(&j.poll_interval),
+        "jobs.poll_interval",
+        || "must be from 1s to 1m".to_owned(),
+    );
+    v.require(
+        (secs(10)..=hours(1)).contains(&j.lease),
+        "jobs.lease",
+        || "must be from 10s to 1h (longer than any one job)".to_owned(),
+    );
+    v.require(
+        (1..=50).contains(&j.max_attempts),
+        "jobs.max_attempts",
+        || "must be from 1 to 50".to_owned(),
+    );
+    v.require(j.retry_base >= secs(1), "jobs.retry_base", || {
+        "must be at least 1s".to_owned()
+    });
+    v.not_longer_than("jobs.retry_base", j.retry_base, "jobs.retry_max", j.retry_max);
+    v.at_most("jobs.retry_max", j.retry_max, hours(24), "a failing job must be retried");
+    v.require(
+        (1..=64).contains(&j.concurrency),
+        "jobs.concurrency",
+        || "must be from 1 to 64".to_owned(),
+    );
+    v.at_most("jobs.keep_done", j.keep_done, days(365), "finished jobs must be pruned");
+    v.at_most("jobs.keep_dead", j.keep_dead, days(365), "dead jobs must be pruned");
+    v.at_most("jobs.shutdown_grace", j.shutdown_grace, secs(600), "a shutdown must end");
 }

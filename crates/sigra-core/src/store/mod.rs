@@ -15,7 +15,8 @@
 //! it back.
 //!
 //! The operations are split by table, one trait each: [`UserStore`], [`SessionStore`],
-//! [`EmailTokenStore`], [`AuditStore`], [`RateLimitStore`]. A transaction implements them all.
+//! [`EmailTokenStore`], [`AuditStore`], [`RateLimitStore`], [`JobStore`] (the outbox and
+//! background jobs). A transaction implements them all.
 //!
 //! # Promises every implementation keeps
 //!
@@ -39,6 +40,7 @@
 mod audit;
 mod email_tokens;
 mod id;
+mod jobs;
 mod rate_limits;
 mod sessions;
 mod users;
@@ -48,6 +50,7 @@ use std::future::Future;
 pub use audit::{AuditEvent, AuditOutcome, AuditStore};
 pub use email_tokens::{EmailTokenContext, EmailTokenRecord, EmailTokenStore, NewEmailToken};
 pub use id::{Id, IdError};
+pub use jobs::{JobFilter, JobRecord, JobStatus, JobStore, NewJob};
 pub use rate_limits::RateLimitStore;
 pub use sessions::{NewSession, SessionKind, SessionRecord, SessionStore};
 pub use users::{NewUser, UserRecord, UserStore};
@@ -128,7 +131,7 @@ pub trait Store: Clone + Send + Sync + 'static {
 /// One database transaction, implementing every table's operations. Dropping it without
 /// [`commit`](Transaction::commit) rolls back.
 pub trait Transaction:
-    UserStore + SessionStore + EmailTokenStore + AuditStore + RateLimitStore + Send
+    UserStore + SessionStore + EmailTokenStore + AuditStore + RateLimitStore + JobStore + Send
 {
     /// Commits every write made in this transaction, atomically.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -119,7 +119,7 @@ impl IntoResponse for ApiError {
 /// | `SameEmail` | 422 | `same_email` |
 /// | `EmailTaken` | 409 | `email_taken` |
 /// | `SessionExpired` | 401 | `session_expired` |
-/// | `LockedOut` | 401 | `locked_out` (mail the notice and clear the cookie first) |
+/// | `LockedOut` | 401 | `locked_out` (clear the cookie first; the notice is in the outbox) |
 /// | `Store`, `Internal` | 500 | `internal` (details logged, never sent) |
 ///
 /// The message is the error's `Display`, which every variant words to be safe to show.
@@ -139,7 +139,7 @@ impl From<AuthError> for ApiError {
             AuthError::SameEmail => (StatusCode::UNPROCESSABLE_ENTITY, "same_email"),
             AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             AuthError::SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
-            AuthError::LockedOut { .. } => (StatusCode::UNAUTHORIZED, "locked_out"),
+            AuthError::LockedOut => (StatusCode::UNAUTHORIZED, "locked_out"),
             AuthError::Store(_) | AuthError::Internal(_) => {
                 tracing::error!(target: "sigra::web", error = %err, detail = ?err, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
