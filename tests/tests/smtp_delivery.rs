@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sigra_core::mail::{
     Address, AnyMailer, MailError, MailKind, Mailer, MailerSettings, OutgoingMail, SmtpMailer,
-    SmtpOptions, SmtpSecurity, StoredMail, mailer_from_lookup,
+    SmtpOptions, SmtpSecurity, mailer_from_lookup,
 };
 use sigra_tests::smtp::{ReceivedMail, SinkOptions, SinkTls, SmtpSink};
 
@@ -384,6 +384,7 @@ async fn starttls_with_credentials_to_a_trusted_server() {
     let Some(sink) = SmtpSink::start_with(SinkOptions {
         tls: SinkTls::StartTls,
         auth: Some(("apikey".into(), "tls-only-secret".into())),
+        ..SinkOptions::default()
     }) else {
         return;
     };
@@ -410,7 +411,7 @@ async fn starttls_with_credentials_to_a_trusted_server() {
 async fn implicit_tls_by_host_name() {
     let Some(sink) = SmtpSink::start_with(SinkOptions {
         tls: SinkTls::Implicit,
-        auth: None,
+        ..SinkOptions::default()
     }) else {
         return;
     };
@@ -438,7 +439,7 @@ async fn tls_failures_are_tls_errors() {
     // An untrusted certificate (the sink's CA is not added).
     if let Some(sink) = SmtpSink::start_with(SinkOptions {
         tls: SinkTls::StartTls,
-        auth: None,
+        ..SinkOptions::default()
     }) {
         let err = SmtpMailer::from_url(&sink.url(), from())
             .unwrap()
@@ -483,25 +484,6 @@ async fn tls_failures_are_tls_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mailer_from_lookup_sends_through_the_smtp_url() {
-    #[derive(Clone)]
-    struct NoMailbox;
-    impl sigra_core::mail::Mailbox for NoMailbox {
-        type Error = std::convert::Infallible;
-        async fn deliver(
-            &self,
-            _: &OutgoingMail,
-            _: time::OffsetDateTime,
-        ) -> Result<String, Self::Error> {
-            unreachable!("SMTP_URL is set: the mailbox must not be used")
-        }
-        async fn list(&self, _: u32) -> Result<Vec<StoredMail>, Self::Error> {
-            Ok(Vec::new())
-        }
-        async fn get(&self, _: &str) -> Result<Option<StoredMail>, Self::Error> {
-            Ok(None)
-        }
-    }
-
     let Some(sink) = SmtpSink::start() else {
         return;
     };
@@ -514,7 +496,6 @@ async fn mailer_from_lookup_sends_through_the_smtp_url() {
             _ => None,
         },
         &settings,
-        NoMailbox,
     )
     .unwrap();
     assert!(matches!(mailer, AnyMailer::Smtp(_)));
@@ -531,6 +512,57 @@ async fn mailer_from_lookup_sends_through_the_smtp_url() {
     assert_eq!(m.mail_from, "accounts@app.example");
     assert_eq!(m.from.as_deref(), Some("Accounts <accounts@app.example>"));
     assert_eq!(m.kind.as_deref(), Some("suspicious_login"));
+}
+
+/// A job retried after a failed attempt sends its mail again with the same `Message-ID`, so a
+/// mail client shows one mail; a mail without a set id gets a fresh random one each send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_message_id_is_identical_on_every_send_and_otherwise_random() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let mailer = SmtpMailer::from_url(&sink.url(), from()).unwrap();
+    let job_id = "0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11";
+    let retried = plain(MailKind::RESET_PASSWORD, "zoe@example.com", "Reset")
+        .with_message_id(job_id)
+        .unwrap();
+    mailer.send(&retried).await.unwrap();
+    mailer.send(&retried).await.unwrap();
+    let fresh = plain(MailKind::MAGIC_LINK, "zoe@example.com", "Sign in");
+    mailer.send(&fresh).await.unwrap();
+    mailer.send(&fresh).await.unwrap();
+
+    let got = sink.wait_for(4, WAIT);
+    assert_eq!(got.len(), 4);
+    let ids = |kind: &MailKind| -> Vec<String> {
+        got.iter()
+            .filter(|m| m.kind.as_deref() == Some(kind.as_str()))
+            .map(|m| m.header("Message-ID").unwrap().to_owned())
+            .collect()
+    };
+    let expected = format!("<{job_id}@app.example>");
+    assert_eq!(
+        ids(&MailKind::RESET_PASSWORD),
+        [expected.clone(), expected.clone()]
+    );
+    let raw = &find(&got, &MailKind::RESET_PASSWORD).raw;
+    assert!(
+        raw.contains(&format!("\r\nMessage-ID: {expected}\r\n")),
+        "{raw}"
+    );
+
+    let random = ids(&MailKind::MAGIC_LINK);
+    assert_eq!(random.len(), 2);
+    for id in &random {
+        let local = id
+            .strip_prefix('<')
+            .and_then(|id| id.strip_suffix("@app.example>"))
+            .unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(local.len(), 32, "{id}");
+        assert!(local.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        assert_ne!(id, &expected);
+    }
+    assert_ne!(random[0], random[1], "each send without an id gets its own");
 }
 
 #[test]

@@ -1,46 +1,13 @@
-//! The mail module through its public API: address and header validation, redaction, the dev
-//! mailbox mailer over an in-process `Mailbox`, the transport choice, and proptests that
-//! arbitrary input never panics and always gets a clear answer.
+//! The mail module through its public API: address, header and message-id validation,
+//! redaction, the transport choice (SMTP or the dev mailbox, which sends nothing), and
+//! proptests that arbitrary input never panics and always gets a clear answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
 use sigra_core::mail::{
-    Address, MailError, MailKind, Mailbox, MailboxMailer, Mailer, MailerSettings, OutgoingMail,
-    StoredMail, mailer_from_lookup,
+    Address, AnyMailer, MAX_MESSAGE_ID_CHARS, MailError, MailKind, Mailer, MailerSettings,
+    OutgoingMail, mailer_from_lookup,
 };
-use time::OffsetDateTime;
-
-/// The `Mailbox` contract over a Vec behind a mutex: the trait's contract made concrete.
-#[derive(Clone, Default)]
-struct VecMailbox(Arc<Mutex<Vec<StoredMail>>>);
-
-impl Mailbox for VecMailbox {
-    type Error = std::convert::Infallible;
-
-    async fn deliver(
-        &self,
-        mail: &OutgoingMail,
-        sent_at: OffsetDateTime,
-    ) -> Result<String, Self::Error> {
-        let mut mails = self.0.lock().unwrap();
-        let id = format!("{:08}", mails.len() + 1);
-        mails.push(StoredMail::from_outgoing(id.clone(), mail, sent_at));
-        Ok(id)
-    }
-
-    async fn list(&self, limit: u32) -> Result<Vec<StoredMail>, Self::Error> {
-        let mut newest: Vec<StoredMail> = self.0.lock().unwrap().iter().rev().cloned().collect();
-        newest.sort_by_key(|m| std::cmp::Reverse(m.sent_at));
-        newest.truncate(limit as usize);
-        Ok(newest)
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<StoredMail>, Self::Error> {
-        Ok(self.0.lock().unwrap().iter().find(|m| m.id == id).cloned())
-    }
-}
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -96,8 +63,8 @@ fn debug_output_hides_links_and_codes() {
     .unwrap()
     .with_html("<a href=\"https://app.example/reset/TOKEN-abcdef\">Reset</a>")
     .unwrap();
-    let stored = StoredMail::from_outgoing("1".into(), &mail, OffsetDateTime::UNIX_EPOCH);
-    for debug in [format!("{mail:?}"), format!("{stored:?}")] {
+    let with_id = mail.clone().with_message_id("job-1").unwrap();
+    for debug in [format!("{mail:?}"), format!("{with_id:?}")] {
         assert!(!debug.contains("TOKEN-abcdef"), "{debug}");
         assert!(!debug.contains("918273"), "{debug}");
         assert!(debug.contains("reset_password"), "{debug}");
@@ -106,11 +73,12 @@ fn debug_output_hides_links_and_codes() {
 }
 
 #[test]
-fn mailbox_mailer_stores_every_field_and_lists_newest_first() {
+fn the_dev_mailbox_sends_nothing_and_succeeds() {
     rt().block_on(async {
-        let store = VecMailbox::default();
-        let mailer = MailboxMailer::new(store.clone());
-        let confirm = OutgoingMail::new(
+        let settings = MailerSettings::new(addr("noreply@app.example")).allow_dev_mailbox(true);
+        let mailer = mailer_from_lookup(|_| None, &settings).unwrap();
+        assert!(matches!(mailer, AnyMailer::DevMailbox));
+        let mail = OutgoingMail::new(
             MailKind::CONFIRM,
             addr("zoe@example.com").with_name("Zoë Ångström").unwrap(),
             "Bestätige dein Konto",
@@ -118,52 +86,25 @@ fn mailbox_mailer_stores_every_field_and_lists_newest_first() {
         )
         .unwrap()
         .with_html("<b>042917</b>")
+        .unwrap()
+        .with_message_id("0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11")
         .unwrap();
-        let notice = OutgoingMail::new(
-            MailKind::LOCKOUT_NOTICE,
-            addr("zoe@example.com"),
-            "Locked",
-            "Locked for 15 minutes.",
-        )
-        .unwrap();
-        mailer.send(&confirm).await.unwrap();
-        mailer.send(&notice).await.unwrap();
-
-        let listed = store.list(10).await.unwrap();
-        assert_eq!(listed.len(), 2);
-        let newest = &listed[0];
-        assert!(newest.has_kind(&MailKind::LOCKOUT_NOTICE));
-        assert_eq!(newest.html, None);
-        let first = store.get(&listed[1].id).await.unwrap().unwrap();
-        assert_eq!(first.kind, "confirm");
-        assert_eq!(first.to, "\"Zoë Ångström\" <zoe@example.com>");
-        assert_eq!(first.to.parse::<Address>().unwrap(), *confirm.to());
-        assert_eq!(first.subject, "Bestätige dein Konto");
-        assert_eq!(first.text, "Code: 042917");
-        assert_eq!(first.html.as_deref(), Some("<b>042917</b>"));
-        assert!(store.get("nope").await.unwrap().is_none());
-        assert_eq!(store.list(1).await.unwrap().len(), 1);
-    });
-}
-
-#[cfg(feature = "testing")]
-#[test]
-fn vec_mailbox_passes_the_conformance_suite() {
-    rt().block_on(async {
-        sigra_core::mail::conformance::check_mailbox(&VecMailbox::default())
-            .await
-            .unwrap();
+        mailer.send(&mail).await.unwrap();
+        assert_eq!(
+            mail.message_id(),
+            Some("0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11")
+        );
     });
 }
 
 #[test]
 fn transport_choice_reads_the_lookup_not_the_process_environment() {
     let settings = MailerSettings::new(addr("noreply@app.example")).allow_dev_mailbox(true);
-    let dev = mailer_from_lookup(|_| None, &settings, VecMailbox::default()).unwrap();
+    let dev = mailer_from_lookup(|_| None, &settings).unwrap();
     assert!(dev.is_dev_mailbox());
     let prod = MailerSettings::new(addr("noreply@app.example"));
     assert!(matches!(
-        mailer_from_lookup(|_| None, &prod, VecMailbox::default()),
+        mailer_from_lookup(|_| None, &prod),
         Err(MailError::NoTransport)
     ));
 }
@@ -178,7 +119,6 @@ fn smtp_url_selects_smtp_inside_a_runtime() {
                 (var == "SMTP_URL").then(|| "smtps://user:Zq-secret-9@smtp.example.com".to_owned())
             },
             &settings,
-            VecMailbox::default(),
         )
         .unwrap();
         assert!(!mailer.is_dev_mailbox());
@@ -266,6 +206,22 @@ proptest! {
                 } else {
                     prop_assert!(matches!(e, MailError::InvalidSubject { .. } | MailError::InvalidBody { .. }), "{:?}", e);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_message_ids_never_panic_and_never_let_a_line_break_through(s in any::<String>()) {
+        let mail = OutgoingMail::new(MailKind::CONFIRM, addr("a@example.com"), "Hi", "text").unwrap();
+        match mail.with_message_id(s.clone()) {
+            Ok(m) => {
+                prop_assert_eq!(m.message_id(), Some(s.as_str()));
+                prop_assert!(s.len() <= MAX_MESSAGE_ID_CHARS);
+                prop_assert!(s.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b)), "{:?}", s);
+            }
+            Err(e) => {
+                prop_assert!(matches!(e, MailError::InvalidMessageId { .. }), "{:?}", e);
+                prop_assert!(!breaks_header(&e.to_string()));
             }
         }
     }

@@ -149,7 +149,7 @@ fn internal(err: impl fmt::Display) -> AuthError {
     AuthError::Internal(err.to_string())
 }
 
-/// A notice a flow enqueued (see [the notice port](notice)). The app's job worker reads it back
+/// A notice a flow enqueued in the outbox, in the flow's own transaction. The app's job worker reads it back
 /// with [`Sigra::open_notice`], renders it with the app's own templates (the link URLs are
 /// the app's routes with [`token`](AuthMail::token) in them) and sends it through a
 /// [`Mailer`](crate::mail::Mailer).

@@ -52,6 +52,14 @@ pub enum MailError {
         /// What was wrong.
         reason: &'static str,
     },
+    /// The local part given to [`OutgoingMail::with_message_id`](super::OutgoingMail::with_message_id)
+    /// is not 1–64 characters of ASCII letters, digits, `.`, `-` and `_` (dots only between
+    /// other characters). The text itself is not repeated: it may hold a line break.
+    #[error("invalid Message-ID local part: {reason} (a UUID, hyphenated or not, fits)")]
+    InvalidMessageId {
+        /// What was wrong.
+        reason: &'static str,
+    },
     /// `SMTP_URL` (or the URL given to [`SmtpMailer`](super::SmtpMailer)) could not be used.
     /// The reason never repeats the credentials.
     #[error("invalid SMTP_URL: {reason}")]
@@ -82,7 +90,7 @@ pub enum MailError {
         var: &'static str,
     },
     /// `SMTP_URL` is not set and the dev mailbox is not allowed (outside dev mode). Mail for
-    /// real users must not silently land in a database table.
+    /// real users must not silently stay unsent in the outbox.
     #[error(
         "SMTP_URL is not set, and the dev mailbox is only for development: set SMTP_URL (e.g. smtps://user:pass@smtp.example.com) or turn on dev mode"
     )]
@@ -156,9 +164,6 @@ pub enum MailError {
     /// The system's random source failed while making a `Message-ID`.
     #[error(transparent)]
     Random(#[from] crate::random::RandomError),
-    /// The host's [`Mailbox`](super::Mailbox) store failed.
-    #[error("the dev mailbox store failed: {0}")]
-    Mailbox(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl MailError {

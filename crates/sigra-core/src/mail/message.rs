@@ -14,6 +14,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_SUBJECT_CHARS: usize = 255;
 /// The longest kind name, in bytes.
 const MAX_KIND_BYTES: usize = 64;
+/// The longest local part of a `Message-ID` accepted by [`OutgoingMail::with_message_id`], in
+/// characters (a hyphenated UUID is 36).
+pub const MAX_MESSAGE_ID_CHARS: usize = 64;
 
 /// What a mail is for: `confirm`, `magic_link`, `reset_password`… A tag that travels with the
 /// mail (stored in the dev mailbox, sent as the `X-Sigra-Mail-Kind` header) so tests and the
@@ -141,6 +144,11 @@ impl FromStr for MailKind {
 /// transport encodes them) up to [`MAX_BODY_BYTES`]; the text body must not be blank, since
 /// every mail must be readable without HTML.
 ///
+/// A mail may carry the local part of its `Message-ID` ([`with_message_id`](Self::with_message_id)):
+/// the job worker passes the outbox job's id, so a mail sent again after a failed attempt
+/// keeps its `Message-ID` and mail clients show it once. Without one, the transport makes a
+/// random one per send.
+///
 /// Bodies carry secrets (sign-in links, codes), so `Debug` prints only their sizes, and the
 /// subject's (a template may put a code there).
 ///
@@ -170,6 +178,7 @@ pub struct OutgoingMail {
     subject: String,
     text: String,
     html: Option<String>,
+    message_id: Option<String>,
 }
 
 impl OutgoingMail {
@@ -195,6 +204,7 @@ impl OutgoingMail {
             subject,
             text,
             html: None,
+            message_id: None,
         })
     }
 
@@ -208,6 +218,43 @@ impl OutgoingMail {
         check_body(&html, &HTML_BODY)?;
         self.html = Some(html);
         Ok(self)
+    }
+
+    /// Sets (or replaces) the local part of the mail's `Message-ID`: an SMTP transport sends
+    /// `Message-ID: <{local}@{sender's domain}>`. Pass something unique per mail and stable
+    /// across retries, such as the outbox job's UUID (simple or hyphenated form), so every
+    /// attempt at one mail carries the same `Message-ID`.
+    ///
+    /// Only 1–[`MAX_MESSAGE_ID_CHARS`] characters of ASCII letters, digits, `.`, `-` and `_`
+    /// are accepted, with no dot at the start or end and no two dots in a row (an RFC 5322
+    /// dot-atom): nothing that could break or add a header.
+    ///
+    /// # Errors
+    /// [`MailError::InvalidMessageId`] for anything else.
+    ///
+    /// ```
+    /// use sigra_core::mail::{Address, MailError, MailKind, OutgoingMail};
+    ///
+    /// let mail = OutgoingMail::new(MailKind::CONFIRM, Address::new("zoe@example.com")?, "Hi", "text")?;
+    /// assert_eq!(mail.message_id(), None);
+    /// let mail = mail.with_message_id("0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11")?;
+    /// assert_eq!(mail.message_id(), Some("0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11"));
+    ///
+    /// let err = mail.with_message_id("x\r\nBcc: all@example.com").unwrap_err();
+    /// assert!(matches!(err, MailError::InvalidMessageId { .. }));
+    /// # Ok::<(), MailError>(())
+    /// ```
+    pub fn with_message_id(mut self, local: impl Into<String>) -> Result<Self, MailError> {
+        let local = local.into();
+        check_message_id(&local)?;
+        self.message_id = Some(local);
+        Ok(self)
+    }
+
+    /// The local part of the `Message-ID` set by [`with_message_id`](Self::with_message_id),
+    /// if any.
+    pub fn message_id(&self) -> Option<&str> {
+        self.message_id.as_deref()
     }
 
     /// What the mail is for.
@@ -244,12 +291,13 @@ impl fmt::Debug for OutgoingMail {
             .field("subject", &Redacted(self.subject.len()))
             .field("text", &Redacted(self.text.len()))
             .field("html", &self.html.as_ref().map(|h| Redacted(h.len())))
+            .field("message_id", &self.message_id)
             .finish()
     }
 }
 
 /// Prints `[REDACTED n bytes]` in place of a secret-bearing text.
-pub(crate) struct Redacted(pub(crate) usize);
+struct Redacted(usize);
 
 impl fmt::Debug for Redacted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -270,6 +318,29 @@ fn check_subject(subject: &str) -> Result<(), MailError> {
         return Err(MailError::InvalidSubject {
             reason: "it is longer than 255 characters",
         });
+    }
+    Ok(())
+}
+
+fn check_message_id(local: &str) -> Result<(), MailError> {
+    let invalid = |reason| Err(MailError::InvalidMessageId { reason });
+    if local.is_empty() {
+        return invalid("it is empty");
+    }
+    if !local
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
+    {
+        return invalid(
+            "only ASCII letters, digits, `.`, `-` and `_` are allowed (no spaces, line breaks or `@`)",
+        );
+    }
+    // All ASCII from here on: bytes are characters.
+    if local.len() > MAX_MESSAGE_ID_CHARS {
+        return invalid("it is longer than 64 characters");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return invalid("a dot may not start or end it, nor follow another dot");
     }
     Ok(())
 }

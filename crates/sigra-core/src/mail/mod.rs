@@ -2,79 +2,77 @@
 //!
 //! sigra-core decides *that* a mail goes out (a confirmation, a sign-in link, a lockout
 //! notice) and guarantees it is well formed; the host app owns the *wording* (its
-//! templates, rendered by `cargo sigra install`) and the dev mailbox's table. The pieces:
+//! templates, rendered by `cargo sigra install`). Flows never send directly: they enqueue a
+//! notice in the durable outbox ([`jobs`](crate::jobs), queue
+//! [`MAIL_QUEUE`](crate::jobs::MAIL_QUEUE)), and the app's job worker renders it and hands it
+//! to a [`Mailer`]. The pieces here:
 //!
-//! - [`OutgoingMail`]: kind, recipient, subject, text body, optional HTML body. Construction
-//!   refuses anything that could inject a header (CR/LF in an address, a name or the
-//!   subject), so no transport has to re-check. `Debug` hides subject and bodies (they carry
-//!   links and codes).
+//! - [`OutgoingMail`]: kind, recipient, subject, text body, optional HTML body, optional
+//!   stable `Message-ID` ([`OutgoingMail::with_message_id`]: the worker passes the job's id,
+//!   so every retry of one job carries the same `Message-ID`). Construction refuses anything
+//!   that could inject a header (CR/LF in an address, a name, the subject or the message id),
+//!   so no transport has to re-check. `Debug` hides subject and bodies (they carry links and
+//!   codes).
 //! - [`MailKind`]: the mail's purpose (`confirm`, `magic_link`, `reset_password`, …), kept
 //!   with the mail so tests and the dev mailbox find mails by purpose, not by wording.
 //! - [`Mailer`]: the transport trait. [`SmtpMailer`] (feature `smtp`, on by default) sends
-//!   through a real SMTP server with lettre; [`MailboxMailer`] stores into the host's
-//!   [`Mailbox`] (the dev mailbox, listed at `/dev/mailbox` in dev mode);
-//!   [`AnyMailer`] is whichever of the two [`mailer_from_env`] picked.
+//!   through a real SMTP server with lettre; [`AnyMailer`] is what [`mailer_from_env`]
+//!   picked: SMTP, or [`AnyMailer::DevMailbox`], which sends nothing.
+//!
+//! # The dev mailbox
+//!
+//! The dev mailbox is not a store of its own: it is a view of the outbox. Every mail is a job
+//! of the `mail` queue, and the host lists those jobs at `/dev/mailbox` in dev mode.
+//! [`AnyMailer::DevMailbox`] is the transport that goes with it: its [`send`](Mailer::send)
+//! only logs and succeeds, so the job completes and its mail stays in the outbox, readable
+//! there and never sent.
 //!
 //! # Choosing the transport
 //!
-//! [`mailer_from_env`] reads `SMTP_URL`: set, mail goes over SMTP; unset, mail goes to the
+//! [`mailer_from_env`] reads `SMTP_URL`: set, mail goes over SMTP; unset, mail stays in the
 //! dev mailbox, **but only when dev mode allows it** ([`MailerSettings::allow_dev_mailbox`],
 //! normally `config.dev_mode()`). In production a forgotten `SMTP_URL` is a start-up error
-//! ([`MailError::NoTransport`]), not reset links quietly piling up in a table. `MAIL_FROM`
-//! (`Name <address>` or a bare address) overrides the sender. The choice is logged once,
-//! without credentials.
+//! ([`MailError::NoTransport`]), not reset links that quietly never leave the outbox.
+//! `MAIL_FROM` (`Name <address>` or a bare address) overrides the sender. The choice is
+//! logged once, without credentials.
 //!
 //! ```
-//! # use std::sync::{Arc, Mutex};
-//! # use sigra_core::mail::{Mailbox, StoredMail};
-//! # use time::OffsetDateTime;
-//! # #[derive(Clone, Default)]
-//! # struct SqlMailbox(Arc<Mutex<Vec<StoredMail>>>);
-//! # impl Mailbox for SqlMailbox {
-//! #     type Error = std::convert::Infallible;
-//! #     async fn deliver(&self, mail: &OutgoingMail, at: OffsetDateTime) -> Result<String, Self::Error> {
-//! #         let mut m = self.0.lock().unwrap(); let id = m.len().to_string();
-//! #         m.push(StoredMail::from_outgoing(id.clone(), mail, at)); Ok(id)
-//! #     }
-//! #     async fn list(&self, limit: u32) -> Result<Vec<StoredMail>, Self::Error> {
-//! #         Ok(self.0.lock().unwrap().iter().rev().take(limit as usize).cloned().collect())
-//! #     }
-//! #     async fn get(&self, id: &str) -> Result<Option<StoredMail>, Self::Error> {
-//! #         Ok(self.0.lock().unwrap().iter().find(|m| m.id == id).cloned())
-//! #     }
-//! # }
-//! use sigra_core::mail::{mailer_from_lookup, Address, MailKind, Mailer, MailerSettings, OutgoingMail};
+//! use sigra_core::mail::{mailer_from_lookup, Address, AnyMailer, MailKind, Mailer, MailerSettings, OutgoingMail};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let settings = MailerSettings::new(Address::new("noreply@app.example")?).allow_dev_mailbox(true);
-//! // `mailer_from_env(&settings, mailbox)` reads the process environment; this reads a map.
-//! let mailer = mailer_from_lookup(|_var| None, &settings, SqlMailbox::default())?;
+//! // `mailer_from_env(&settings)` reads the process environment; this reads a map.
+//! let mailer = mailer_from_lookup(|_var| None, &settings)?;
 //! assert!(mailer.is_dev_mailbox());
+//! assert!(matches!(mailer, AnyMailer::DevMailbox));
 //!
+//! // What the job worker does with a mail job: render, then send with the job's id.
 //! let to = Address::new("zoe@example.com")?;
 //! let mail = OutgoingMail::new(MailKind::CONFIRM, to, "Confirm your account",
-//!     "Open https://app.example/confirm/abc or enter 042917.")?;
-//! mailer.send(&mail).await?;
+//!     "Open https://app.example/confirm/abc or enter 042917.")?
+//!     .with_message_id("0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11")?;
+//! mailer.send(&mail).await?; // the dev mailbox: logged, not sent; the job keeps the mail
+//!
+//! // In production, without SMTP_URL, start-up fails instead.
+//! let prod = MailerSettings::new(Address::new("noreply@app.example")?);
+//! assert!(mailer_from_lookup(|_var| None, &prod).is_err());
 //! # Ok::<(), sigra_core::mail::MailError>(())
 //! # }).unwrap();
 //! ```
 
 mod address;
-#[cfg(any(test, feature = "testing"))]
-pub mod conformance;
 mod error;
-mod mailbox;
 mod message;
 #[cfg(feature = "smtp")]
 mod smtp;
 
-use std::fmt;
 use std::future::Future;
 
 pub use self::address::{Address, MAX_ADDRESS_BYTES, MAX_NAME_CHARS};
 pub use self::error::MailError;
-pub use self::mailbox::{Mailbox, MailboxMailer, StoredMail};
-pub use self::message::{MAX_BODY_BYTES, MAX_SUBJECT_CHARS, MailKind, OutgoingMail};
+pub use self::message::{
+    MAX_BODY_BYTES, MAX_MESSAGE_ID_CHARS, MAX_SUBJECT_CHARS, MailKind, OutgoingMail,
+};
 #[cfg(feature = "smtp")]
 pub use self::smtp::{KIND_HEADER, SmtpMailer, SmtpOptions, SmtpSecurity};
 
@@ -85,7 +83,7 @@ pub const SMTP_URL_VAR: &str = "SMTP_URL";
 pub const MAIL_FROM_VAR: &str = "MAIL_FROM";
 
 /// Something that delivers an [`OutgoingMail`]: a real SMTP server, the dev mailbox, or a
-/// host's own transport (an HTTP mail API, a job queue).
+/// host's own transport (an HTTP mail API).
 ///
 /// Implementations are cheap to clone (share a pool or a handle) and safe to share between
 /// tasks. `send` returns once the transport has accepted the mail; a refusal or an outage is
@@ -110,20 +108,30 @@ pub trait Mailer: Clone + Send + Sync + 'static {
 }
 
 /// The transport [`mailer_from_env`] chose: SMTP, or the dev mailbox.
-#[derive(Clone)]
+///
+/// ```
+/// use sigra_core::mail::AnyMailer;
+///
+/// let dev = AnyMailer::DevMailbox;
+/// assert!(dev.is_dev_mailbox());
+/// assert_eq!(dev.describe(), "dev mailbox");
+/// ```
+#[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum AnyMailer<M> {
+pub enum AnyMailer {
     /// A real SMTP server (`SMTP_URL` is set).
     #[cfg(feature = "smtp")]
     Smtp(SmtpMailer),
-    /// The host's dev mailbox (`SMTP_URL` is not set, dev mode).
-    Mailbox(MailboxMailer<M>),
+    /// The dev mailbox (`SMTP_URL` is not set, dev mode): nothing is sent. The mail job stays
+    /// in the outbox, where the host lists it at `/dev/mailbox`; [`send`](Mailer::send) only
+    /// logs and succeeds.
+    DevMailbox,
 }
 
-impl<M> AnyMailer<M> {
-    /// Whether mail goes to the dev mailbox: the host mounts `/dev/mailbox` only then.
+impl AnyMailer {
+    /// Whether mail stays in the dev mailbox: the host mounts `/dev/mailbox` only then.
     pub fn is_dev_mailbox(&self) -> bool {
-        matches!(self, Self::Mailbox(_))
+        matches!(self, Self::DevMailbox)
     }
 
     /// A short description for logs and `doctor`: `SMTP smtp.example.com:465 (implicit TLS)`
@@ -132,27 +140,23 @@ impl<M> AnyMailer<M> {
         match self {
             #[cfg(feature = "smtp")]
             Self::Smtp(smtp) => format!("SMTP {} ({})", smtp.server(), smtp.security()),
-            Self::Mailbox(_) => "dev mailbox".to_owned(),
+            Self::DevMailbox => "dev mailbox".to_owned(),
         }
     }
 }
 
-impl<M> fmt::Debug for AnyMailer<M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            #[cfg(feature = "smtp")]
-            Self::Smtp(smtp) => f.debug_tuple("Smtp").field(smtp).finish(),
-            Self::Mailbox(mailbox) => f.debug_tuple("Mailbox").field(mailbox).finish(),
-        }
-    }
-}
-
-impl<M: Mailbox> Mailer for AnyMailer<M> {
+impl Mailer for AnyMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         match self {
             #[cfg(feature = "smtp")]
             Self::Smtp(smtp) => smtp.send(mail).await,
-            Self::Mailbox(mailbox) => mailbox.send(mail).await,
+            Self::DevMailbox => {
+                tracing::info!(
+                    kind = mail.kind().as_str(),
+                    "mail kept in the outbox for the dev mailbox at /dev/mailbox, not sent"
+                );
+                Ok(())
+            }
         }
     }
 }
@@ -187,7 +191,7 @@ impl MailerSettings {
         }
     }
 
-    /// Whether mail may go to the dev mailbox when `SMTP_URL` is unset. Pass the
+    /// Whether mail may stay in the dev mailbox (unsent) when `SMTP_URL` is unset. Pass the
     /// configuration's dev mode.
     pub fn allow_dev_mailbox(mut self, allow: bool) -> Self {
         self.allow_dev_mailbox = allow;
@@ -213,16 +217,13 @@ impl MailerSettings {
 /// # Errors
 /// As [`mailer_from_lookup`]; also [`MailError::NotUnicode`] when a variable is not valid
 /// UTF-8.
-pub fn mailer_from_env<M: Mailbox>(
-    settings: &MailerSettings,
-    mailbox: M,
-) -> Result<AnyMailer<M>, MailError> {
+pub fn mailer_from_env(settings: &MailerSettings) -> Result<AnyMailer, MailError> {
     for var in [SMTP_URL_VAR, MAIL_FROM_VAR] {
         if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
             return Err(MailError::NotUnicode { var });
         }
     }
-    mailer_from_lookup(|var| std::env::var(var).ok(), settings, mailbox)
+    mailer_from_lookup(|var| std::env::var(var).ok(), settings)
 }
 
 /// Picks the transport, reading variables through `lookup` (a map in tests, the process
@@ -231,7 +232,7 @@ pub fn mailer_from_env<M: Mailbox>(
 /// - `MAIL_FROM` set: it is the sender (`Name <address>` or a bare address), else
 ///   `settings`' sender;
 /// - `SMTP_URL` set: an [`SmtpMailer`] for it (must be called inside a Tokio runtime);
-/// - otherwise the [`MailboxMailer`] over `mailbox`, if the settings allow the dev mailbox.
+/// - otherwise [`AnyMailer::DevMailbox`], if the settings allow the dev mailbox.
 ///
 /// The choice is logged at `info` (server and security, never credentials).
 ///
@@ -241,11 +242,10 @@ pub fn mailer_from_env<M: Mailbox>(
 /// [`MailError::InvalidCertificate`] from [`SmtpMailer::from_url_with`];
 /// [`MailError::SmtpDisabled`] when `SMTP_URL` is set without the `smtp` feature;
 /// [`MailError::Env`] for an invalid `MAIL_FROM`.
-pub fn mailer_from_lookup<M: Mailbox>(
+pub fn mailer_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
     settings: &MailerSettings,
-    mailbox: M,
-) -> Result<AnyMailer<M>, MailError> {
+) -> Result<AnyMailer, MailError> {
     let from = match lookup(MAIL_FROM_VAR) {
         Some(raw) => raw.parse::<Address>().map_err(|e| MailError::Env {
             var: MAIL_FROM_VAR,
@@ -257,20 +257,20 @@ pub fn mailer_from_lookup<M: Mailbox>(
         Some(url) => smtp_mailer(&url, from, settings),
         None if settings.allow_dev_mailbox => {
             tracing::info!(
-                "mail: SMTP_URL is not set; mail is stored in the dev mailbox (listed at /dev/mailbox), not sent"
+                "mail: SMTP_URL is not set; mail stays in the outbox, listed in the dev mailbox at /dev/mailbox, and is not sent"
             );
-            Ok(AnyMailer::Mailbox(MailboxMailer::new(mailbox)))
+            Ok(AnyMailer::DevMailbox)
         }
         None => Err(MailError::NoTransport),
     }
 }
 
 #[cfg(feature = "smtp")]
-fn smtp_mailer<M>(
+fn smtp_mailer(
     url: &str,
     from: Address,
     settings: &MailerSettings,
-) -> Result<AnyMailer<M>, MailError> {
+) -> Result<AnyMailer, MailError> {
     let mailer = SmtpMailer::from_url_with(url, from, settings.smtp.clone())?;
     tracing::info!(
         server = %mailer.server(),
@@ -282,11 +282,11 @@ fn smtp_mailer<M>(
 }
 
 #[cfg(not(feature = "smtp"))]
-fn smtp_mailer<M>(
+fn smtp_mailer(
     _url: &str,
     _from: Address,
     _settings: &MailerSettings,
-) -> Result<AnyMailer<M>, MailError> {
+) -> Result<AnyMailer, MailError> {
     Err(MailError::SmtpDisabled)
 }
 

@@ -1,72 +1,10 @@
-//! Unit tests of the transport choice, the mailbox mailer and redaction.
+//! Unit tests of the transport choice, the dev mailbox transport, message ids and redaction.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
-use time::OffsetDateTime;
+use proptest::prelude::*;
 
 use super::*;
-
-/// The dev mailbox contract over a Vec: the reference implementation the conformance suite
-/// is checked against (not a mock: it is the trait's contract made concrete).
-#[derive(Clone, Default)]
-pub(super) struct VecMailbox {
-    mails: Arc<Mutex<Vec<StoredMail>>>,
-}
-
-impl Mailbox for VecMailbox {
-    type Error = std::convert::Infallible;
-
-    async fn deliver(
-        &self,
-        mail: &OutgoingMail,
-        sent_at: OffsetDateTime,
-    ) -> Result<String, Self::Error> {
-        let mut mails = self.mails.lock().unwrap();
-        let id = format!("m{}", mails.len() + 1);
-        mails.push(StoredMail::from_outgoing(id.clone(), mail, sent_at));
-        Ok(id)
-    }
-
-    async fn list(&self, limit: u32) -> Result<Vec<StoredMail>, Self::Error> {
-        let mails = self.mails.lock().unwrap();
-        let mut newest: Vec<StoredMail> = mails.iter().rev().cloned().collect();
-        newest.sort_by_key(|m| std::cmp::Reverse(m.sent_at));
-        newest.truncate(limit as usize);
-        Ok(newest)
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<StoredMail>, Self::Error> {
-        Ok(self
-            .mails
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|m| m.id == id)
-            .cloned())
-    }
-}
-
-/// A store that is down.
-#[derive(Clone)]
-struct BrokenMailbox;
-
-#[derive(Debug, thiserror::Error)]
-#[error("database is unavailable")]
-struct Unavailable;
-
-impl Mailbox for BrokenMailbox {
-    type Error = Unavailable;
-    async fn deliver(&self, _: &OutgoingMail, _: OffsetDateTime) -> Result<String, Unavailable> {
-        Err(Unavailable)
-    }
-    async fn list(&self, _: u32) -> Result<Vec<StoredMail>, Unavailable> {
-        Err(Unavailable)
-    }
-    async fn get(&self, _: &str) -> Result<Option<StoredMail>, Unavailable> {
-        Err(Unavailable)
-    }
-}
 
 fn from() -> Address {
     Address::new("noreply@app.example").unwrap()
@@ -98,165 +36,40 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn vec_mailbox_keeps_the_contract() {
-    rt().block_on(async {
-        conformance::check_mailbox(&VecMailbox::default())
-            .await
-            .unwrap();
-    });
-}
-
-/// The suite catches a store that lists oldest first, loses HTML, or errors on bad ids.
-#[test]
-fn conformance_suite_catches_broken_stores() {
-    #[derive(Clone, Default)]
-    struct OldestFirst(VecMailbox);
-    impl Mailbox for OldestFirst {
-        type Error = std::convert::Infallible;
-        async fn deliver(
-            &self,
-            m: &OutgoingMail,
-            at: OffsetDateTime,
-        ) -> Result<String, Self::Error> {
-            self.0.deliver(m, at).await
-        }
-        async fn list(&self, limit: u32) -> Result<Vec<StoredMail>, Self::Error> {
-            let mut all = self.0.list(u32::MAX).await?;
-            all.reverse();
-            all.truncate(limit as usize);
-            Ok(all)
-        }
-        async fn get(&self, id: &str) -> Result<Option<StoredMail>, Self::Error> {
-            self.0.get(id).await
-        }
-    }
-
-    #[derive(Clone, Default)]
-    struct DropsHtml(VecMailbox);
-    impl Mailbox for DropsHtml {
-        type Error = std::convert::Infallible;
-        async fn deliver(
-            &self,
-            m: &OutgoingMail,
-            at: OffsetDateTime,
-        ) -> Result<String, Self::Error> {
-            let plain =
-                OutgoingMail::new(m.kind().clone(), m.to().clone(), m.subject(), m.text()).unwrap();
-            self.0.deliver(&plain, at).await
-        }
-        async fn list(&self, limit: u32) -> Result<Vec<StoredMail>, Self::Error> {
-            self.0.list(limit).await
-        }
-        async fn get(&self, id: &str) -> Result<Option<StoredMail>, Self::Error> {
-            self.0.get(id).await
-        }
-    }
-
-    #[derive(Clone, Default)]
-    struct StrictIds(VecMailbox);
-    impl Mailbox for StrictIds {
-        type Error = Unavailable;
-        async fn deliver(
-            &self,
-            m: &OutgoingMail,
-            at: OffsetDateTime,
-        ) -> Result<String, Unavailable> {
-            Ok(self.0.deliver(m, at).await.unwrap())
-        }
-        async fn list(&self, limit: u32) -> Result<Vec<StoredMail>, Unavailable> {
-            Ok(self.0.list(limit).await.unwrap())
-        }
-        async fn get(&self, id: &str) -> Result<Option<StoredMail>, Unavailable> {
-            if !id.starts_with('m') {
-                return Err(Unavailable);
-            }
-            Ok(self.0.get(id).await.unwrap())
-        }
-    }
-
-    rt().block_on(async {
-        let e = conformance::check_mailbox(&OldestFirst::default())
-            .await
-            .unwrap_err();
-        assert!(e.rule.starts_with("rule 3"), "{e}");
-        let e = conformance::check_mailbox(&DropsHtml::default())
-            .await
-            .unwrap_err();
-        assert!(
-            e.rule.starts_with("rule 1") && e.detail.contains("html"),
-            "{e}"
-        );
-        let e = conformance::check_mailbox(&StrictIds::default())
-            .await
-            .unwrap_err();
-        assert!(e.rule.starts_with("rule 4"), "{e}");
-        let e = conformance::check_mailbox(&BrokenMailbox)
-            .await
-            .unwrap_err();
-        assert!(e.detail.contains("database is unavailable"), "{e}");
-    });
-}
-
-#[test]
-fn mailbox_mailer_stores_and_reports_store_errors() {
-    rt().block_on(async {
-        let mailer = MailboxMailer::new(VecMailbox::default());
-        mailer.send(&mail(MailKind::CONFIRM)).await.unwrap();
-        mailer.send(&mail(MailKind::RESET_PASSWORD)).await.unwrap();
-        let listed = mailer.mailbox().list(10).await.unwrap();
-        assert_eq!(listed.len(), 2);
-        assert!(listed[0].has_kind(&MailKind::RESET_PASSWORD));
-        assert!(listed[1].has_kind(&MailKind::CONFIRM));
-        assert_eq!(listed[0].to, "zoe@example.com");
-        let age = OffsetDateTime::now_utc() - listed[0].sent_at;
-        assert!(age >= time::Duration::ZERO && age < time::Duration::minutes(1));
-
-        let err = MailboxMailer::new(BrokenMailbox)
-            .send(&mail(MailKind::CONFIRM))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, MailError::Mailbox(_)));
-        assert_eq!(
-            err.to_string(),
-            "the dev mailbox store failed: database is unavailable"
-        );
-        assert!(!err.is_transient());
-    });
-}
-
-#[test]
 fn no_smtp_url_picks_the_mailbox_only_in_dev() {
     let dev = MailerSettings::new(from()).allow_dev_mailbox(true);
-    let mailer = mailer_from_lookup(env(&[]), &dev, VecMailbox::default()).unwrap();
+    let mailer = mailer_from_lookup(env(&[]), &dev).unwrap();
     assert!(mailer.is_dev_mailbox());
+    assert!(matches!(mailer, AnyMailer::DevMailbox));
     assert_eq!(mailer.describe(), "dev mailbox");
+    assert_eq!(format!("{mailer:?}"), "DevMailbox");
 
     let prod = MailerSettings::new(from());
-    let err = mailer_from_lookup(env(&[]), &prod, VecMailbox::default()).unwrap_err();
+    let err = mailer_from_lookup(env(&[]), &prod).unwrap_err();
     assert!(matches!(err, MailError::NoTransport));
     assert!(err.to_string().contains("SMTP_URL is not set"));
 }
 
+/// The dev mailbox sends nothing and succeeds, so the job completes and the mail stays
+/// listed in the outbox.
 #[test]
-fn the_any_mailer_delivers_through_the_chosen_transport() {
+fn the_dev_mailbox_accepts_every_mail_without_sending() {
     rt().block_on(async {
-        let store = VecMailbox::default();
         let dev = MailerSettings::new(from()).allow_dev_mailbox(true);
-        let mailer = mailer_from_lookup(env(&[]), &dev, store.clone()).unwrap();
+        let mailer = mailer_from_lookup(env(&[]), &dev).unwrap();
         mailer.send(&mail(MailKind::LOCKOUT_NOTICE)).await.unwrap();
-        assert!(store.list(1).await.unwrap()[0].has_kind(&MailKind::LOCKOUT_NOTICE));
+        let with_id = mail(MailKind::CONFIRM)
+            .with_message_id("0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11")
+            .unwrap();
+        mailer.send(&with_id).await.unwrap();
+        mailer.clone().send(&with_id).await.unwrap();
     });
 }
 
 #[test]
 fn an_invalid_mail_from_is_refused() {
     let dev = MailerSettings::new(from()).allow_dev_mailbox(true);
-    let err = mailer_from_lookup(
-        env(&[("MAIL_FROM", "no at sign")]),
-        &dev,
-        VecMailbox::default(),
-    )
-    .unwrap_err();
+    let err = mailer_from_lookup(env(&[("MAIL_FROM", "no at sign")]), &dev).unwrap_err();
     assert!(matches!(
         err,
         MailError::Env {
@@ -272,7 +85,6 @@ fn an_invalid_mail_from_is_refused() {
     let err = mailer_from_lookup(
         env(&[("MAIL_FROM", "x@example.com\r\nBcc: y@example.com")]),
         &dev,
-        VecMailbox::default(),
     )
     .unwrap_err();
     assert!(err.to_string().contains("line break"), "{err}");
@@ -295,7 +107,6 @@ mod smtp {
                     ("MAIL_FROM", "\"Example App\" <hello@app.example>"),
                 ]),
                 &settings,
-                VecMailbox::default(),
             )
             .unwrap();
             assert!(!mailer.is_dev_mailbox());
@@ -329,9 +140,7 @@ mod smtp {
                 "ftp://apikey:hunter22@smtp.example.com",
                 "",
             ] {
-                let err =
-                    mailer_from_lookup(env(&[("SMTP_URL", url)]), &settings, VecMailbox::default())
-                        .unwrap_err();
+                let err = mailer_from_lookup(env(&[("SMTP_URL", url)]), &settings).unwrap_err();
                 assert!(
                     matches!(err, MailError::InvalidSmtpUrl { .. }),
                     "{url}: {err:?}"
@@ -367,12 +176,8 @@ mod smtp {
         let err = SmtpMailer::from_url("smtp://localhost:2525", from()).unwrap_err();
         assert!(matches!(err, MailError::NoRuntime));
         let settings = MailerSettings::new(from());
-        let err = mailer_from_lookup(
-            env(&[("SMTP_URL", "smtp://localhost:2525")]),
-            &settings,
-            VecMailbox::default(),
-        )
-        .unwrap_err();
+        let err = mailer_from_lookup(env(&[("SMTP_URL", "smtp://localhost:2525")]), &settings)
+            .unwrap_err();
         assert!(matches!(err, MailError::NoRuntime), "{err:?}");
     }
 
@@ -441,12 +246,119 @@ fn transient_errors() {
 #[test]
 fn smtp_url_without_the_smtp_feature_is_an_error() {
     let settings = MailerSettings::new(from()).allow_dev_mailbox(true);
-    let err = mailer_from_lookup(
-        env(&[("SMTP_URL", "smtp://localhost:25")]),
-        &settings,
-        VecMailbox::default(),
-    )
-    .unwrap_err();
+    let err =
+        mailer_from_lookup(env(&[("SMTP_URL", "smtp://localhost:25")]), &settings).unwrap_err();
     assert!(matches!(err, MailError::SmtpDisabled));
     assert!(err.to_string().contains("`smtp` feature"));
+}
+
+#[test]
+fn message_ids_accept_uuids_and_dot_atoms() {
+    let uuid = "0190f3a2-7c1e-7d4b-9a52-3c0f2b8e4d11";
+    let simple = "0190f3a27c1e7d4b9a523c0f2b8e4d11";
+    for ok in [
+        uuid,
+        simple,
+        "A",
+        "job.42_retry-ok",
+        &"x".repeat(MAX_MESSAGE_ID_CHARS),
+    ] {
+        let m = mail(MailKind::CONFIRM).with_message_id(ok).unwrap();
+        assert_eq!(m.message_id(), Some(ok));
+    }
+    assert_eq!(mail(MailKind::CONFIRM).message_id(), None);
+    let replaced = mail(MailKind::CONFIRM)
+        .with_message_id("first")
+        .unwrap()
+        .with_message_id("second")
+        .unwrap();
+    assert_eq!(replaced.message_id(), Some("second"));
+    assert!(format!("{replaced:?}").contains("second"));
+}
+
+#[test]
+fn message_ids_that_could_break_a_header_are_refused() {
+    for (bad, why) in [
+        ("", "it is empty"),
+        ("abc\r\nBcc: all@example.com", "only ASCII letters"),
+        ("abc\n", "only ASCII letters"),
+        ("\rabc", "only ASCII letters"),
+        ("a b", "only ASCII letters"),
+        ("a@b", "only ASCII letters"),
+        ("<abc>", "only ASCII letters"),
+        ("ab\u{0}", "only ASCII letters"),
+        ("ab\u{2028}", "only ASCII letters"),
+        ("jöb", "only ASCII letters"),
+        ("a+b", "only ASCII letters"),
+        (".abc", "a dot may not"),
+        ("abc.", "a dot may not"),
+        ("a..b", "a dot may not"),
+        (".", "a dot may not"),
+    ] {
+        let err = mail(MailKind::CONFIRM).with_message_id(bad).unwrap_err();
+        assert!(
+            matches!(err, MailError::InvalidMessageId { .. }),
+            "{bad:?}: {err:?}"
+        );
+        let shown = err.to_string();
+        assert!(shown.contains(why), "{bad:?}: {shown}");
+        assert!(
+            shown.starts_with("invalid Message-ID local part: "),
+            "{shown}"
+        );
+        assert!(!shown.contains(['\r', '\n']), "{shown}");
+        assert!(!err.is_transient());
+    }
+    let err = mail(MailKind::CONFIRM)
+        .with_message_id("x".repeat(MAX_MESSAGE_ID_CHARS + 1))
+        .unwrap_err();
+    assert!(err.to_string().contains("longer than 64"), "{err}");
+}
+
+/// Whether `s` only holds what a Message-ID local part may hold.
+fn message_id_charset(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever is accepted is 1–64 characters of the allowed set, never a CR or LF.
+    #[test]
+    fn accepted_message_ids_hold_only_the_allowed_characters(s in any::<String>()) {
+        if let Ok(m) = mail(MailKind::CONFIRM).with_message_id(s.clone()) {
+            let id = m.message_id().unwrap();
+            prop_assert_eq!(id, s.as_str());
+            prop_assert!(message_id_charset(id), "{:?}", id);
+            prop_assert!(!id.contains(['\r', '\n']));
+            prop_assert!((1..=MAX_MESSAGE_ID_CHARS).contains(&id.len()));
+        } else {
+            prop_assert!(
+                !message_id_charset(&s)
+                    || s.is_empty()
+                    || s.len() > MAX_MESSAGE_ID_CHARS
+                    || s.starts_with('.')
+                    || s.ends_with('.')
+                    || s.contains(".."),
+                "{:?} was refused", s
+            );
+        }
+    }
+
+    /// Strings near the allowed alphabet (with line breaks and other separators mixed in):
+    /// accepted exactly when they keep the rules.
+    #[test]
+    fn near_misses_are_sorted_correctly(s in "[a-zA-Z0-9._\\-\r\n @<>:]{0,70}") {
+        let accepted = mail(MailKind::CONFIRM).with_message_id(s.clone()).is_ok();
+        let valid = message_id_charset(&s)
+            && (1..=MAX_MESSAGE_ID_CHARS).contains(&s.len())
+            && !s.starts_with('.')
+            && !s.ends_with('.')
+            && !s.contains("..");
+        prop_assert_eq!(accepted, valid, "{:?}", s);
+        if s.contains(['\r', '\n']) {
+            prop_assert!(!accepted);
+        }
+    }
 }

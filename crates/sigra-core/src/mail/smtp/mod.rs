@@ -123,9 +123,10 @@ impl SmtpOptions {
 /// [`SmtpOptions::danger_allow_plaintext_credentials`]). Percent-encode reserved characters
 /// in the user name and password (`@` as `%40`).
 ///
-/// Each mail gets a `Message-ID` on the sender's domain, an `Auto-Submitted: auto-generated`
-/// header (so vacation auto-replies stay quiet) and [`KIND_HEADER`]; with an HTML body it is
-/// `multipart/alternative`.
+/// Each mail gets a `Message-ID` on the sender's domain (`<{local}@{domain}>` with the local
+/// part set by [`OutgoingMail::with_message_id`], else a random one per send), an
+/// `Auto-Submitted: auto-generated` header (so vacation auto-replies stay quiet) and
+/// [`KIND_HEADER`]; with an HTML body it is `multipart/alternative`.
 ///
 /// The password never appears in `Debug`, in logs or in errors. Cloning is cheap and clones
 /// share the connection pool.
@@ -322,7 +323,7 @@ impl SmtpMailer {
             .from(self.inner.from_mailbox.clone())
             .to(to_lettre(mail.to())?)
             .subject(mail.subject())
-            .message_id(Some(message_id(&self.inner.from)?))
+            .message_id(Some(message_id(&self.inner.from, mail.message_id())?))
             .raw_header(HeaderValue::new(
                 KIND_HEADER_NAME,
                 mail.kind().as_str().to_owned(),
@@ -478,17 +479,23 @@ fn to_lettre(address: &Address) -> Result<LettreMailbox, MailError> {
     Ok(LettreMailbox::new(address.name().map(str::to_owned), email))
 }
 
-/// `<32 hex digits@sender's domain>` (ASCII only: an internationalised sender domain falls
-/// back to `mail.invalid`).
-fn message_id(from: &Address) -> Result<String, MailError> {
-    let random = crate::random::bytes::<16>()?;
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+/// `<local@sender's domain>`, with the mail's own local part
+/// ([`OutgoingMail::with_message_id`], already validated) or else 32 random hex digits. The
+/// domain is ASCII only: an internationalised sender domain falls back to `mail.invalid`.
+fn message_id(from: &Address, local: Option<&str>) -> Result<String, MailError> {
+    let local = match local {
+        Some(local) => local.to_owned(),
+        None => {
+            let random = crate::random::bytes::<16>()?;
+            random.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    };
     let domain = if from.domain().is_ascii() {
         from.domain()
     } else {
         "mail.invalid"
     };
-    Ok(format!("<{hex}@{domain}>"))
+    Ok(format!("<{local}@{domain}>"))
 }
 
 /// The error and all its sources, joined with `: ` (each only once).
@@ -562,6 +569,39 @@ mod tests {
         let a = mailer.message(&mail).unwrap().formatted();
         let b = mailer.message(&mail).unwrap().formatted();
         assert_ne!(a, b, "each message gets its own Message-ID");
+    }
+
+    #[test]
+    fn a_set_message_id_is_used_on_every_send() {
+        let (_rt, mailer) = mailer();
+        let mail = OutgoingMail::new(
+            MailKind::MAGIC_LINK,
+            Address::new("zoe@example.com").unwrap(),
+            "Hi",
+            "text",
+        )
+        .unwrap()
+        .with_message_id("0190f3a27c1e7d4b9a523c0f2b8e4d11")
+        .unwrap();
+        let id = |m: &Message| {
+            let raw = String::from_utf8(m.formatted()).unwrap();
+            raw.lines()
+                .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
+                .unwrap()
+        };
+        let first = id(&mailer.message(&mail).unwrap());
+        assert_eq!(first, "<0190f3a27c1e7d4b9a523c0f2b8e4d11@mail.invalid>");
+        assert_eq!(id(&mailer.message(&mail).unwrap()), first);
+
+        let from = Address::new("noreply@app.example").unwrap();
+        assert_eq!(
+            message_id(&from, Some("a.b-c_d")).unwrap(),
+            "<a.b-c_d@app.example>"
+        );
+        let random = message_id(&from, None).unwrap();
+        assert!(random.ends_with("@app.example>"), "{random}");
+        assert_eq!(random.len(), "<@app.example>".len() + 32, "{random}");
+        assert_ne!(random, message_id(&from, None).unwrap());
     }
 
     fn address() -> impl Strategy<Value = String> {
