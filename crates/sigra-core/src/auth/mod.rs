@@ -149,10 +149,10 @@ fn internal(err: impl fmt::Display) -> AuthError {
     AuthError::Internal(err.to_string())
 }
 
-/// A notice a flow enqueued in the outbox, in the flow's own transaction. The app's job worker reads it back
-/// with [`Sigra::open_notice`], renders it with the app's own templates (the link URLs are
-/// the app's routes with [`token`](AuthMail::token) in them) and sends it through a
-/// [`Mailer`](crate::mail::Mailer).
+/// A notice a flow enqueued in the outbox, in the flow's own transaction. The app's job
+/// worker reads it back with [`Sigra::open_notice`], renders it with the app's own templates
+/// (the link URLs are the app's routes with [`token`](AuthMail::token) in them) and sends it
+/// through a [`Mailer`](crate::mail::Mailer).
 ///
 /// Stored as JSON tagged by [`kind`](AuthMail::kind), encrypted.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
