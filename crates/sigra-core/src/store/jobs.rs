@@ -318,11 +318,14 @@ impl JobFilter {
 ///   lease expired and was taken over cannot overwrite the new attempt.
 /// - **Scrub.** `complete_job(…, scrub = true)` sets the payload to `NULL` (a mail's link is
 ///   not kept after delivery); `fail_job` into `dead` keeps it so an operator can retry.
-/// - **Times are UTC**, at least to the millisecond, like every table.
+/// - **Times are UTC**, at least to the microsecond, like every table.
 pub trait JobStore {
     /// Enqueues `job` in this transaction. `Ok(false)` when its `unique_key` is held by an
     /// unfinished job (nothing written).
-    fn enqueue_job(&mut self, job: &NewJob) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn enqueue_job(
+        &mut self,
+        job: &NewJob,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Claims up to `limit` runnable jobs of `queue` for the lease `lease`, running until
     /// `locked_until`. See the contract above.
@@ -382,8 +385,9 @@ pub trait JobStore {
     ) -> impl Future<Output = Result<Vec<JobRecord>, StoreError>> + Send;
 
     /// An operator's retry: a `dead` or `retrying` job becomes `queued` with `run_at = now`,
-    /// `attempts = 0`, `finished_at` cleared (the last error is kept until the next attempt).
-    /// `false` for an unknown job or one in another status.
+    /// `attempts = 0`, `finished_at` cleared (the last error is kept until the job completes).
+    /// `false` for an unknown job, one in another status, or one whose `unique_key` another
+    /// unfinished job holds (a dead periodic job whose next run is already scheduled).
     fn retry_job(
         &mut self,
         id: Uuid,

@@ -10,11 +10,13 @@ use std::sync::Arc;
 
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use uuid::Uuid;
 
 use crate::store::{
-    AuditEvent, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id,
-    NewEmailToken, NewSession, NewUser, RateLimitStore, SessionKind, SessionRecord, SessionStore,
-    Store, StoreError, Transaction, UserRecord, UserStore,
+    AuditEvent, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id, JobFilter,
+    JobRecord, JobStatus, JobStore, NewEmailToken, NewJob, NewSession, NewUser, RateLimitStore,
+    SessionKind, SessionRecord, SessionStore, Store, StoreError, Transaction, UserRecord,
+    UserStore,
 };
 use crate::token::TokenDigest;
 
@@ -25,6 +27,7 @@ struct Tables {
     email_tokens: Vec<EmailTokenRecord>,
     audit: Vec<AuditEvent>,
     rate_limits: BTreeMap<(String, OffsetDateTime), u32>,
+    jobs: Vec<JobRecord>,
     next_int: i64,
 }
 
@@ -501,5 +504,220 @@ impl RateLimitStore for MemoryTx {
             .rate_limits
             .retain(|(_, start), _| *start >= before);
         Ok((count - self.work.rate_limits.len()) as u64)
+    }
+}
+
+impl MemoryStore {
+    /// Every job in the store, oldest first (for tests that assert on what a flow enqueued).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert!(sigra_core::testing::MemoryStore::new().jobs().await.is_empty());
+    /// # });
+    /// ```
+    pub async fn jobs(&self) -> Vec<JobRecord> {
+        self.tables.lock().await.jobs.clone()
+    }
+}
+
+impl MemoryTx {
+    fn running_job(&mut self, id: Uuid, lease: Uuid) -> Option<&mut JobRecord> {
+        self.work
+            .jobs
+            .iter_mut()
+            .find(|j| j.id == id && j.status == JobStatus::Running && j.lease == Some(lease))
+    }
+}
+
+impl JobStore for MemoryTx {
+    async fn enqueue_job(&mut self, job: &NewJob) -> Result<bool, StoreError> {
+        if self.work.jobs.iter().any(|j| j.id == job.id) {
+            return Err(StoreError::Conflict { what: "jobs.id" });
+        }
+        if let Some(key) = &job.unique_key
+            && self
+                .work
+                .jobs
+                .iter()
+                .any(|j| j.unique_key.as_ref() == Some(key) && !j.status.is_finished())
+        {
+            return Ok(false);
+        }
+        let mut record = JobRecord::from_new(job);
+        record.run_at = utc(record.run_at);
+        record.created_at = utc(record.created_at);
+        self.work.jobs.push(record);
+        Ok(true)
+    }
+
+    async fn claim_jobs(
+        &mut self,
+        queue: &str,
+        now: OffsetDateTime,
+        locked_until: OffsetDateTime,
+        lease: Uuid,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let mut due: Vec<usize> = self
+            .work
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| {
+                j.queue == queue
+                    && match j.status {
+                        JobStatus::Queued | JobStatus::Retrying => j.run_at <= now,
+                        JobStatus::Running => j.locked_until.is_some_and(|t| t <= now),
+                        JobStatus::Done | JobStatus::Dead => false,
+                    }
+            })
+            .map(|(i, _)| i)
+            .collect();
+        due.sort_by_key(|&i| (self.work.jobs[i].run_at, self.work.jobs[i].id));
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let mut claimed = Vec::with_capacity(due.len());
+        for i in due {
+            let job = &mut self.work.jobs[i];
+            job.status = JobStatus::Running;
+            job.locked_until = Some(utc(locked_until));
+            job.lease = Some(lease);
+            job.attempts = job.attempts.saturating_add(1);
+            claimed.push(job.clone());
+        }
+        Ok(claimed)
+    }
+
+    async fn complete_job(
+        &mut self,
+        id: Uuid,
+        lease: Uuid,
+        now: OffsetDateTime,
+        scrub: bool,
+    ) -> Result<bool, StoreError> {
+        let Some(job) = self.running_job(id, lease) else {
+            return Ok(false);
+        };
+        job.status = JobStatus::Done;
+        job.finished_at = Some(utc(now));
+        job.locked_until = None;
+        job.lease = None;
+        job.last_error = None;
+        if scrub {
+            job.payload = None;
+        }
+        Ok(true)
+    }
+
+    async fn fail_job(
+        &mut self,
+        id: Uuid,
+        lease: Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let Some(job) = self.running_job(id, lease) else {
+            return Ok(false);
+        };
+        job.locked_until = None;
+        job.lease = None;
+        job.last_error = Some(error.to_owned());
+        match retry_at {
+            Some(at) => {
+                job.status = JobStatus::Retrying;
+                job.run_at = utc(at);
+            }
+            None => {
+                job.status = JobStatus::Dead;
+                job.finished_at = Some(utc(now));
+            }
+        }
+        Ok(true)
+    }
+
+    async fn release_job(
+        &mut self,
+        id: Uuid,
+        lease: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let Some(job) = self.running_job(id, lease) else {
+            return Ok(false);
+        };
+        job.status = if job.last_error.is_some() {
+            JobStatus::Retrying
+        } else {
+            JobStatus::Queued
+        };
+        job.attempts = job.attempts.saturating_sub(1);
+        job.locked_until = None;
+        job.lease = None;
+        job.run_at = utc(now);
+        Ok(true)
+    }
+
+    async fn job_by_id(&mut self, id: Uuid) -> Result<Option<JobRecord>, StoreError> {
+        Ok(self.work.jobs.iter().find(|j| j.id == id).cloned())
+    }
+
+    async fn list_jobs(
+        &mut self,
+        filter: &JobFilter,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let mut jobs: Vec<JobRecord> = self
+            .work
+            .jobs
+            .iter()
+            .filter(|j| filter.queue.as_ref().is_none_or(|q| *q == j.queue))
+            .filter(|j| filter.status.is_none_or(|s| s == j.status))
+            .cloned()
+            .collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse((j.created_at, j.id)));
+        jobs.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(jobs)
+    }
+
+    async fn retry_job(&mut self, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let key_taken = |jobs: &[JobRecord], key: &Option<String>| {
+            key.is_some()
+                && jobs
+                    .iter()
+                    .any(|o| o.id != id && o.unique_key == *key && !o.status.is_finished())
+        };
+        let Some(key) = self
+            .work
+            .jobs
+            .iter()
+            .find(|j| j.id == id && matches!(j.status, JobStatus::Dead | JobStatus::Retrying))
+            .map(|j| j.unique_key.clone())
+        else {
+            return Ok(false);
+        };
+        if key_taken(&self.work.jobs, &key) {
+            return Ok(false);
+        }
+        let Some(job) = self.work.jobs.iter_mut().find(|j| j.id == id) else {
+            return Ok(false);
+        };
+        job.status = JobStatus::Queued;
+        job.run_at = utc(now);
+        job.attempts = 0;
+        job.finished_at = None;
+        Ok(true)
+    }
+
+    async fn prune_jobs(
+        &mut self,
+        done_before: OffsetDateTime,
+        dead_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let count = self.work.jobs.len();
+        self.work.jobs.retain(|j| match (j.status, j.finished_at) {
+            (JobStatus::Done, Some(at)) => at >= done_before,
+            (JobStatus::Dead, Some(at)) => at >= dead_before,
+            _ => true,
+        });
+        Ok((count - self.work.jobs.len()) as u64)
     }
 }

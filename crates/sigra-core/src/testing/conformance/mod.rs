@@ -7,8 +7,8 @@
 //! SQLite file, not `:memory:`, so concurrency is real; a fresh PostgreSQL database per case).
 //!
 //! Each case is also a public function (grouped by table: [`users`], [`sessions`],
-//! [`email_tokens`], [`audit`], [`rate_limits`], [`transactions`]) so a test can run one
-//! contract on its own. A broken promise panics with the contract's name, what happened and
+//! [`email_tokens`], [`audit`], [`rate_limits`], [`jobs`], [`transactions`]) so a test can run
+//! one contract on its own. A broken promise panics with the contract's name, what happened and
 //! how to fix the SQL, for example:
 //!
 //! ```text
@@ -55,6 +55,7 @@
 
 pub mod audit;
 pub mod email_tokens;
+pub mod jobs;
 pub mod rate_limits;
 pub mod sessions;
 pub mod transactions;
@@ -136,6 +137,18 @@ where
         rate_limits::hit_and_count,
         rate_limits::hit_under_concurrency,
         rate_limits::prune,
+        jobs::round_trip,
+        jobs::list_newest_first,
+        jobs::enqueue_is_transactional,
+        jobs::unique_key_one_unfinished,
+        jobs::claim_due_only_and_in_order,
+        jobs::claim_expired_lease,
+        jobs::claims_are_exclusive_under_concurrency,
+        jobs::complete_only_by_lease_holder,
+        jobs::fail_retry_and_dead,
+        jobs::release_job,
+        jobs::retry_job,
+        jobs::prune_jobs,
         transactions::commit_makes_writes_visible,
         transactions::rollback_on_drop_leaves_nothing,
         transactions::uncommitted_writes_are_invisible,
