@@ -636,7 +636,7 @@ fn only_the_documented_variables_are_read_and_no_danger_comes_from_the_environme
     assert_eq!(asked, SigraConfig::env_var_names());
     assert!(asked.iter().all(|n| !n.contains("DANGER")));
     assert!(c.dangers().is_empty());
-    assert_eq!(asked.len(), 60);
+    assert_eq!(asked.len(), 69);
 }
 
 #[test]

@@ -47,8 +47,8 @@ use crate::config::SigraConfig;
 use crate::keys::{DerivedKey, KeyError, SecretKeyBase};
 use crate::password::{Password, PasswordError, PasswordHasher, PasswordPolicy};
 use crate::store::{
-    AuditOutcome, AuditStore, Id, JobStore, NewSession, SessionKind, SessionRecord, SessionStore, Store,
-    StoreError, UserRecord,
+    AuditOutcome, AuditStore, Id, JobStore, NewSession, SessionKind, SessionRecord, SessionStore,
+    Store, StoreError, UserRecord,
 };
 use crate::token::{EnvelopeKey, Token, TokenError};
 

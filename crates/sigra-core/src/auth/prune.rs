@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::{AuthError, Sigra};
 use crate::store::{
-    EmailTokenStore as _, JobStore as _, RateLimitStore as _, SessionKind, SessionStore as _, Store,
-    Transaction as _,
+    EmailTokenStore as _, JobStore as _, RateLimitStore as _, SessionKind, SessionStore as _,
+    Store, Transaction as _,
 };
 
 /// How many rows [`Sigra::prune`] deleted.

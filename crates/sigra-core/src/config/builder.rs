@@ -1,10 +1,10 @@
 //! The builder: change groups, opt into dangers, read the environment, validate.
 
 use super::{
-    AccountConfig, ApiTokenConfig, JobsConfig, AppSessionConfig, AuditConfig, ConfigError, CookieConfig,
-    ImpersonationConfig, JwtConfig, LockoutConfig, MfaConfig, OrganizationConfig, PasskeyConfig,
-    PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig, WebhookConfig, env,
-    validate,
+    AccountConfig, ApiTokenConfig, AppSessionConfig, AuditConfig, ConfigError, CookieConfig,
+    ImpersonationConfig, JobsConfig, JwtConfig, LockoutConfig, MfaConfig, OrganizationConfig,
+    PasskeyConfig, PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig,
+    WebhookConfig, env, validate,
 };
 
 /// Builds a [`SigraConfig`]: starts from the defaults, applies changes, validates in

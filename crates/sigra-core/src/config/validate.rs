@@ -448,14 +448,39 @@ fn jobs(v: &mut Checker<'_>, c: &SigraConfig) {
     v.require(j.retry_base >= secs(1), "jobs.retry_base", || {
         "must be at least 1s".to_owned()
     });
-    v.not_longer_than("jobs.retry_base", j.retry_base, "jobs.retry_max", j.retry_max);
-    v.at_most("jobs.retry_max", j.retry_max, hours(24), "a failing job must be retried");
+    v.not_longer_than(
+        "jobs.retry_base",
+        j.retry_base,
+        "jobs.retry_max",
+        j.retry_max,
+    );
+    v.at_most(
+        "jobs.retry_max",
+        j.retry_max,
+        hours(24),
+        "a failing job must be retried",
+    );
     v.require(
         (1..=64).contains(&j.concurrency),
         "jobs.concurrency",
         || "must be from 1 to 64".to_owned(),
     );
-    v.at_most("jobs.keep_done", j.keep_done, days(365), "finished jobs must be pruned");
-    v.at_most("jobs.keep_dead", j.keep_dead, days(365), "dead jobs must be pruned");
-    v.at_most("jobs.shutdown_grace", j.shutdown_grace, secs(600), "a shutdown must end");
+    v.at_most(
+        "jobs.keep_done",
+        j.keep_done,
+        days(365),
+        "finished jobs must be pruned",
+    );
+    v.at_most(
+        "jobs.keep_dead",
+        j.keep_dead,
+        days(365),
+        "dead jobs must be pruned",
+    );
+    v.at_most(
+        "jobs.shutdown_grace",
+        j.shutdown_grace,
+        secs(600),
+        "a shutdown must end",
+    );
 }

@@ -142,7 +142,12 @@ impl<S: Store> Worker<S> {
 
     /// Runs a `kind` job on `queue` every `interval`: one run per interval across all
     /// instances (the job has the unique key `queue:kind`). The first run is due at start.
-    pub fn every(mut self, queue: impl Into<String>, kind: impl Into<String>, interval: Duration) -> Self {
+    pub fn every(
+        mut self,
+        queue: impl Into<String>,
+        kind: impl Into<String>,
+        interval: Duration,
+    ) -> Self {
         self.periodic.push(Periodic {
             queue: queue.into(),
             kind: kind.into(),
@@ -205,7 +210,10 @@ impl<S: Store> Worker<S> {
             }
             let full = running.len() >= concurrency;
             let pause = if store_failed {
-                worker.settings.poll_interval.max(Duration::from_millis(500))
+                worker
+                    .settings
+                    .poll_interval
+                    .max(Duration::from_millis(500))
             } else {
                 worker.settings.poll_interval
             };
@@ -266,7 +274,17 @@ impl<S: Store> Worker<S> {
             .iter()
             .find(|p| p.queue == job.queue && p.kind == job.kind);
         let started = std::time::Instant::now();
-        let result = handler(job.clone()).await;
+        let result = if attempts > self.settings.backoff.max_attempts {
+            // Claimed again after its lease ran out more often than it may run: every earlier
+            // worker died in the middle of it (a handler that takes the process down, an OOM
+            // kill). Running it again would do the same; it is dead, kept for an operator.
+            Err(JobError::permanent(format!(
+                "abandoned: {} attempts ended without an outcome (the worker died mid-job)",
+                attempts - 1
+            )))
+        } else {
+            CatchPanic(handler(job.clone())).await
+        };
         let now = (self.clock)();
         let retry_at = match &result {
             Err(err) if err.is_temporary() && !self.settings.backoff.exhausted(attempts) => {
@@ -286,7 +304,10 @@ impl<S: Store> Worker<S> {
                         .await?
                 }
             };
-            if changed && retry_at.is_none() && let Some(periodic) = periodic {
+            if changed
+                && retry_at.is_none()
+                && let Some(periodic) = periodic
+            {
                 tx.enqueue_job(&periodic.job(now + periodic.every, now))
                     .await?;
             }
@@ -338,11 +359,45 @@ impl<S: Store> Worker<S> {
             }
             .await;
             match released {
-                Ok(_) => tracing::info!(target: "sigra::jobs", id = %id, "job released at shutdown"),
-                Err(err) => tracing::warn!(target: "sigra::jobs", id = %id, "could not release the job at shutdown (it runs again when its lease expires): {err}"),
+                Ok(_) => {
+                    tracing::info!(target: "sigra::jobs", id = %id, "job released at shutdown")
+                }
+                Err(err) => {
+                    tracing::warn!(target: "sigra::jobs", id = %id, "could not release the job at shutdown (it runs again when its lease expires): {err}")
+                }
             }
         }
         tracing::info!(target: "sigra::jobs", released = left.len(), "job worker stopped");
+    }
+}
+
+/// Runs a handler's future, turning a panic into a permanent failure: a panicking handler is a
+/// bug that running the same job again will not fix. Without this the panic would end the
+/// job's task before the outcome is recorded, so the job would stay `running` and be run again
+/// at every lease expiry, forever (its attempts counted past `max_attempts`, no error kept).
+struct CatchPanic(BoxedRun);
+
+impl Future for CatchPanic {
+    type Output = Result<JobOutcome, JobError>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let run = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(no message)");
+                std::task::Poll::Ready(Err(JobError::permanent(format!(
+                    "the job's handler panicked: {msg}"
+                ))))
+            }
+        }
     }
 }
 
