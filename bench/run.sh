@@ -237,6 +237,10 @@ SERVER_ENV=(
   "SIGRA_RATE_LIMIT_AUTH_WINDOW=1s"
   # Every login uses the right password, so no account locks; raised anyway.
   "SIGRA_LOCKOUT_THRESHOLD=100"
+  # wrk is the one proxy in front: the login flood names a new client address in each request
+  # (X-Forwarded-For, see wrk/login.lua), so every login is a new-address login whose notice
+  # goes through the outbox and the job worker during the flood, as in production.
+  "SIGRA_TRUST_PROXY=1"
 )
 SERVER_ENV+=("${EXTRA_ENV[@]}")
 SERVER_ENV_SHOWN="$(printf '%s\n' "${SERVER_ENV[@]}" | grep -v -e '^PATH=' -e '^SIGRA_SECRET_KEY_BASE=' \
@@ -379,7 +383,8 @@ say "2. authenticated p99: paced probe (-c$PROBE_CONNS, ${PROBE_DELAY_MS} ms pau
 LOAD_2="$(loadavg)"
 PROBE_ENV=(BENCH_PATH=/users/settings BENCH_COOKIE="$AUTH_COOKIES" BENCH_DELAY_MS="$PROBE_DELAY_MS")
 LOGIN_ENV=(BENCH_USERS="$USERS" BENCH_EMAIL_FORMAT="$EMAIL_FORMAT" BENCH_PASSWORD="$PASSWORD"
-  BENCH_CSRF_COOKIE="$CSRF_COOKIE" BENCH_CSRF_TOKEN="$CSRF_TOKEN" BENCH_EXPECT_STATUS=303)
+  BENCH_CSRF_COOKIE="$CSRF_COOKIE" BENCH_CSRF_TOKEN="$CSRF_TOKEN" BENCH_EXPECT_STATUS=303
+  BENCH_NEW_IPS=1)
 IDLE_LINE="$(run_wrk probe-idle "$PROBE_S" 1 "$PROBE_CONNS" get.lua "${PROBE_ENV[@]}")"
 ( run_wrk logins-during-probe $((PROBE_S + 2 * WARMUP_S)) 2 "$LOGIN_CONNS" login.lua "${LOGIN_ENV[@]}" \
     >"$TMP/logins-during-probe.line" ) &
@@ -453,6 +458,8 @@ for l in $(grep -o ' bad=[0-9]*' "$TMP/bench-lines.txt" | cut -d= -f2); do BAD_T
 sed 's/\x1b\[[0-9;]*m//g' "$TMP/server.log" >"$TMP/server-plain.log"
 LOG_ERRORS="$(grep -c ' ERROR ' "$TMP/server-plain.log" || true)"
 LOG_WARNS="$(grep -c ' WARN ' "$TMP/server-plain.log" || true)"
+NOTICES_AUDITED="$(grep -c 'security.suspicious_login' "$TMP/server-plain.log" || true)"
+NOTICES_DELIVERED="$(grep 'kind=suspicious_login' "$TMP/server-plain.log" | grep -c 'job done' || true)"
 grep -E ' (ERROR|WARN) ' "$TMP/server-plain.log" | sed -E 's/^[^ ]+ +//' | cut -c1-300 \
   | sort | uniq -c | sort -rn | head -n 5 >"$TMP/server-problems.txt" || true
 FIRST_ERROR_AT="$(grep -m1 ' ERROR ' "$TMP/server-plain.log" | cut -d' ' -f1 || true)"
@@ -526,6 +533,9 @@ REPORT="$TMP/report.md"
   echo "  $SERVER_CORES, every other process (wrk included) $FLOOD_OTHER_CORES, hypervisor steal $FLOOD_STEAL_CORES."
   echo "  Peak RSS: max of VmHWM ($HWM_FLOOD MiB; $PEAK_NOTE) and the VmRSS sampled 4×/s"
   echo "  (${RSS_SAMPLED_MAX:-?} MiB); RSS at the flood's start $RSS_START MiB, whole-run VmHWM before it $HWM_BEFORE_FLOOD MiB."
+  echo "- Notices: every flood login came from a new address (X-Forwarded-For), so each enqueued a"
+  echo "  suspicious-login notice in its own transaction; over the whole run $NOTICES_AUDITED were"
+  echo "  audited and $NOTICES_DELIVERED delivered by the job worker (dev-mailbox transport) before the server stopped."
   echo "- Responses other than the expected status in all runs: $BAD_TOTAL."
   echo "- Server log: $LOG_ERRORS ERROR and $LOG_WARNS WARN lines${FIRST_ERROR_AT:+ (first ERROR at $FIRST_ERROR_AT)}."
   if [ -s "$TMP/server-problems.txt" ]; then

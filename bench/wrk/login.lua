@@ -9,6 +9,10 @@
 --   BENCH_CSRF_TOKEN     the `_csrf` field value for that cookie
 --   BENCH_EXPECT_STATUS  303 (a successful login redirects)
 --   BENCH_LABEL          the label of the BENCH line
+--   BENCH_NEW_IPS        1: every login comes from a new address (X-Forwarded-For from the
+--                        IPv6 documentation range 2001:db8::/32; the server trusts one proxy),
+--                        so each login is a "new address" login: audited, and its notice
+--                        enqueued in the outbox and delivered by the job worker during the flood
 package.path = (os.getenv("BENCH_WRK_DIR") or ".") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
@@ -17,6 +21,7 @@ local email_format = os.getenv("BENCH_EMAIL_FORMAT") or "bench-%d@example.com"
 local password = os.getenv("BENCH_PASSWORD") or ""
 local csrf_cookie = os.getenv("BENCH_CSRF_COOKIE") or ""
 local csrf_token = os.getenv("BENCH_CSRF_TOKEN") or ""
+local new_ips = os.getenv("BENCH_NEW_IPS") == "1"
 
 local function urlencode(s)
   return (string.gsub(s, "[^%w%-%._~]", function(c)
@@ -49,6 +54,11 @@ function request()
   local body = "email=" .. urlencode(string.format(email_format, n))
     .. "&password=" .. urlencode(password)
     .. "&_csrf=" .. urlencode(csrf_token)
+  if new_ips then
+    -- A header value only: no traffic goes anywhere but 127.0.0.1.
+    headers["X-Forwarded-For"] = string.format("2001:db8:%x:%x::%x",
+      thread_id or 0, math.floor(counter / 65536) % 65536, counter % 65536)
+  end
   return wrk.format("POST", "/users/log_in", headers, body)
 end
 

@@ -2,8 +2,9 @@
 """A real SMTP server (aiosmtpd) on loopback for sigra's mail tests.
 
 Usage: smtp_sink.py --dir DIR [--tls none|starttls|implicit] [--ca-out FILE] [--auth USER:PASS]
+                    [--port N]
 
-Binds 127.0.0.1 on a free port and prints one JSON line, {"port": N}, once it accepts
+Binds 127.0.0.1 on a free port (or --port N) and prints one JSON line, {"port": N}, once it accepts
 connections. Every message it receives is decoded with Python's `email` package and written
 to DIR as NNNNNN.json (written to a temporary name, then renamed, so a reader never sees half
 a file):
@@ -12,9 +13,12 @@ a file):
     headers [[name, decoded value], ...], subject, from, to, message_id, kind,
     content_type, text, html, raw
 
-Recipients whose local part starts with "refuse" are refused with 550. With --tls the sink
-makes a throwaway CA and a certificate for localhost / 127.0.0.1 signed by it, and writes the
-CA (PEM) to --ca-out for the client to trust. With --auth, AUTH PLAIN/LOGIN is required (also
+Recipients whose local part starts with "refuse" are refused with 550 (permanent). A local
+part "busyN…" (busy2.ann) is refused with 451 (temporary) the first N times that address is
+tried, then accepted. A message to a local part starting with "slow" is recorded, then
+answered only after SLOW_SECONDS (a client killed meanwhile never learns it was accepted).
+With --tls the sink makes a throwaway CA and a certificate for localhost / 127.0.0.1 signed
+by it, and writes the CA (PEM) to --ca-out for the client to trust. With --auth, AUTH PLAIN/LOGIN is required (also
 without TLS: the sink only listens on loopback).
 
 The sink exits when its stdin closes, so it never outlives the test that started it.
@@ -27,12 +31,15 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import ssl
 import sys
 import tempfile
 import threading
 from email import policy
 from email.parser import BytesParser
+
+SLOW_SECONDS = 20
 
 try:
     from aiosmtpd.smtp import SMTP, AuthResult
@@ -139,10 +146,18 @@ class Handler:
     def __init__(self, directory):
         self.directory = directory
         self.seq = 0
+        self.busy_tries = {}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.split("@", 1)[0].startswith("refuse"):
+        local = address.split("@", 1)[0]
+        if local.startswith("refuse"):
             return f"550 5.1.1 <{address}>: Recipient address rejected: no such user"
+        busy = re.match(r"busy(\d+)", local)
+        if busy:
+            tries = self.busy_tries.get(address, 0) + 1
+            self.busy_tries[address] = tries
+            if tries <= int(busy.group(1)):
+                return f"451 4.3.0 <{address}>: mailbox busy, try again later (try {tries})"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -176,6 +191,10 @@ class Handler:
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(record, f, ensure_ascii=False)
         os.replace(tmp, os.path.join(self.directory, name))
+        if any(rcpt.split("@", 1)[0].startswith("slow") for rcpt in envelope.rcpt_tos):
+            # Recorded, but the answer comes late: a client killed meanwhile never learns
+            # that the message was accepted.
+            await asyncio.sleep(SLOW_SECONDS)
         return "250 Message accepted for delivery"
 
 
@@ -185,6 +204,7 @@ def main():
     parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
     parser.add_argument("--ca-out")
     parser.add_argument("--auth", help="USER:PASS required to send")
+    parser.add_argument("--port", type=int, default=0, help="listen on this port (default: a free one)")
     args = parser.parse_args()
 
     tls_context = None
@@ -225,7 +245,7 @@ def main():
     asyncio.set_event_loop(loop)
     ssl_arg = tls_context if args.tls == "implicit" else None
     server = loop.run_until_complete(
-        loop.create_server(factory, host="127.0.0.1", port=0, ssl=ssl_arg)
+        loop.create_server(factory, host="127.0.0.1", port=args.port, ssl=ssl_arg)
     )
     port = server.sockets[0].getsockname()[1]
 

@@ -8,6 +8,8 @@
 //! `cargo test` a missing venv skips these tests with a message naming the fix.
 
 pub mod browser;
+pub mod host;
+pub mod http;
 pub mod installer;
 pub mod postgres;
 pub mod smtp;

@@ -54,6 +54,9 @@ pub struct SinkOptions {
     pub tls: SinkTls,
     /// Require `AUTH` with this user name and password.
     pub auth: Option<(String, String)>,
+    /// Listen on this port instead of a free one (to start a server an app was already
+    /// pointed at: an outage that ends).
+    pub port: Option<u16>,
 }
 
 /// A running SMTP server on loopback; stopped on drop.
@@ -206,6 +209,9 @@ impl SmtpSink {
         }
         if let Some((user, pass)) = &options.auth {
             cmd.arg("--auth").arg(format!("{user}:{pass}"));
+        }
+        if let Some(port) = options.port {
+            cmd.arg("--port").arg(port.to_string());
         }
         let mut child = cmd
             .spawn()

@@ -6,7 +6,8 @@
 //! - `golden_path.mjs`: register, confirm with the mailed code, log out, log in, sudo, change
 //!   the password, revoke a second device's session, reset the password through the mailed
 //!   link, log in with it, log in with a mailed magic link; each step checks what the page
-//!   says. The server's audit log must show the same story.
+//!   says, and the dev mailbox must list every mail as sent by the app's job worker. The
+//!   server's audit log must show the same story.
 //! - `forms_a11y.mjs`: every auth page (logged out, logged in, in sudo, with form errors) has
 //!   `<html lang>`, a `<h1>`, a label for every field.
 //!
@@ -356,6 +357,7 @@ fn golden_path_in_a_real_browser() {
             "log in with the new password",
             "log out",
             "request a magic link",
+            "the job worker sent every mail",
             "follow the magic link and press the button",
         ],
         "{result}"

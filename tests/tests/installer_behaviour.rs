@@ -276,9 +276,14 @@ fn an_existing_app_gets_dependencies_and_wiring_steps() {
         "{out}"
     );
     assert!(out.contains("\nWire it into your app by hand:\n"), "{out}");
-    assert!(out.contains("\n  src/lib.rs\n    Declare the generated modules in your src/lib.rs:\n\n        pub mod accounts;\n        pub mod app;\n        pub mod db;\n        pub mod mail;\n        pub mod web;\n"), "{out}");
+    assert!(out.contains("\n  src/lib.rs\n    Declare the generated modules in your src/lib.rs:\n\n        pub mod accounts;\n        pub mod app;\n        pub mod cli;\n        pub mod db;\n        pub mod mail;\n        pub mod web;\n"), "{out}");
     assert!(
         out.contains("    let state = sigra_example_host::app::build_state(db, settings)?;\n"),
+        "{out}"
+    );
+    // Without the job worker no mail leaves: the wiring says so.
+    assert!(
+        out.contains("sigra_example_host::app::worker(&state).run(shutdown_signal())"),
         "{out}"
     );
     assert!(
@@ -361,9 +366,12 @@ fn postgres_changes_only_the_database_specific_files() {
         .keys()
         .filter(|path| path.starts_with("migrations/"))
         .map(String::as_str);
+    // And the job claim's lock: `FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's write lock
+    // (`BEGIN IMMEDIATE`) otherwise.
     let expected: BTreeSet<&str> = [
         ".sigra/manifest.toml",
         "Cargo.toml",
+        "src/accounts/store/jobs.rs",
         "src/db.rs",
         "tests/support/mod.rs",
     ]
@@ -380,6 +388,9 @@ fn postgres_changes_only_the_database_specific_files() {
     let migration = read(&postgres, "migrations/20260101000000_create_users.sql");
     assert!(migration.contains("id UUID PRIMARY KEY"), "{migration}");
     assert!(migration.contains("TIMESTAMPTZ"), "{migration}");
+    let claim = "        LIMIT $5\n        FOR UPDATE SKIP LOCKED\n    )\n";
+    assert!(read(&postgres, "src/accounts/store/jobs.rs").contains(claim));
+    assert!(!read(&sqlite, "src/accounts/store/jobs.rs").contains("SKIP LOCKED"));
     let db = read(&postgres, "src/db.rs");
     assert!(db.contains("pub type Database = sqlx::Postgres;"), "{db}");
     assert!(db.contains("pub type Timestamp = OffsetDateTime;"), "{db}");
@@ -492,7 +503,20 @@ fn no_binary_id_uses_integer_keys() {
         sessions.contains("user_id INTEGER NOT NULL REFERENCES users (id)"),
         "{sessions}"
     );
+    // Only the jobs (the outbox) keep UUID ids, chosen by sigra-core whatever the key type.
+    let jobs = [
+        "Cargo.toml",
+        "migrations/20261203000000_create_jobs.sql",
+        "src/accounts/store/jobs.rs",
+        "src/cli.rs",
+        "src/mail/outbox.rs",
+        "tests/flows.rs",
+        "tests/outbox.rs",
+    ];
     for (path, bytes) in installer::tree(&app) {
+        if jobs.contains(&path.as_str()) {
+            continue;
+        }
         let text = String::from_utf8_lossy(&bytes);
         assert!(
             !text.contains("Uuid") && !text.contains("uuid"),
@@ -500,6 +524,8 @@ fn no_binary_id_uses_integer_keys() {
         );
         assert!(!text.contains("BLOB PRIMARY KEY"), "{path}");
     }
+    let jobs_table = read(&app, "migrations/20261203000000_create_jobs.sql");
+    assert!(jobs_table.contains("id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16)"));
 }
 
 #[test]

@@ -1,26 +1,32 @@
 //! How the app is put together: [`Settings::from_env`] reads the configuration, [`connect`]
 //! opens the database and applies the migrations, [`build_state`] builds the shared
-//! [`AppState`], and [`crate::web::router`] serves it. `main.rs` only calls these; the tests
-//! drive the same router in-process.
+//! [`AppState`], [`crate::web::router`] serves it and [`worker`] runs its background jobs
+//! (sending mail, pruning expired rows). `main.rs` only calls these; the tests drive the same
+//! router and worker in-process.
 
 use std::time::Duration;
 
 use axum::extract::FromRef;
 use sigra_core::config::{ConfigError, SigraConfig};
+use sigra_core::jobs::{JobError, JobOutcome, JobSettings, MAIL_QUEUE, MAINTENANCE_QUEUE, Worker};
 use sigra_core::keys::SecretKeyBase;
 use sigra_core::mail::{Address, MailError, MailerSettings};
 use sigra_core::password::PasswordHasher;
+use sigra_core::store::JobRecord;
 
 use crate::accounts::Accounts;
 use crate::accounts::store::AccountsStore;
 use crate::db::{self, Db};
 use crate::mail::AuthMailer;
-use crate::mail::dev_mailbox::SqlMailbox;
 
 /// The app's name, shown in page titles and mails.
 pub const APP_NAME: &str = env!("CARGO_PKG_NAME");
 
-/// How often expired sessions, email tokens and rate-limit windows are deleted.
+/// The `maintenance` job that deletes expired sessions, email tokens, rate-limit windows and
+/// finished jobs (`Sigra::prune`).
+const PRUNE: &str = "prune";
+
+/// How often [`PRUNE`] runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Who mails come from, unless `MAIL_FROM` says otherwise.
@@ -123,9 +129,9 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Renders and sends the account mails.
     pub mailer: AuthMailer,
-    /// The dev mailbox, when mail is stored instead of sent (dev mode without `SMTP_URL`):
-    /// `/dev/mailbox` is served only then.
-    pub dev_mailbox: Option<SqlMailbox>,
+    /// Whether mail stays in the outbox instead of being sent (dev mode without `SMTP_URL`):
+    /// `/dev/mailbox` shows it, and is served only then.
+    pub dev_mailbox: bool,
 }
 
 impl FromRef<AppState> for Accounts {
@@ -161,8 +167,6 @@ pub async fn connect(url: &str) -> Result<Db, StartupError> {
 /// Builds the shared state on `db`, a database with the migrations applied (see [`connect`]).
 pub fn build_state(db: Db, settings: Settings) -> Result<AppState, StartupError> {
     let dev_mode = settings.config.dev_mode();
-    let mailbox = SqlMailbox::new(db.clone());
-
     let mut builder = Accounts::builder(AccountsStore::new(db.clone()), settings.secret_key_base)
         .config(settings.config);
     if let Some(hasher) = settings.password_hasher {
@@ -171,33 +175,54 @@ pub fn build_state(db: Db, settings: Settings) -> Result<AppState, StartupError>
     let accounts = builder.build()?;
 
     let from = Address::new(DEFAULT_MAIL_FROM)?;
-    let transport = sigra_core::mail::mailer_from_env(
-        &MailerSettings::new(from).allow_dev_mailbox(dev_mode),
-        mailbox.clone(),
-    )?;
-    let dev_mailbox = transport.is_dev_mailbox().then_some(mailbox);
-    let mailer = AuthMailer::new(transport, settings.app_url, accounts.config());
+    let transport =
+        sigra_core::mail::mailer_from_env(&MailerSettings::new(from).allow_dev_mailbox(dev_mode))?;
+    let mailer = AuthMailer::new(accounts.clone(), transport, settings.app_url);
     Ok(AppState {
         db,
+        dev_mailbox: mailer.is_dev_mailbox(),
         accounts,
         mailer,
-        dev_mailbox,
     })
 }
 
-/// Deletes expired sessions, email tokens and rate-limit windows now and then every
-/// [`PRUNE_EVERY`], for as long as the app runs (`main` spawns it). Nothing depends on it for
-/// correctness (expired rows are refused when read); it keeps the tables from growing. A
-/// failure is logged and tried again next time. With several app instances each one prunes;
-/// the deletes are idempotent.
-pub async fn prune_expired(accounts: Accounts) {
-    let mut every = tokio::time::interval(PRUNE_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        match accounts.prune().await {
-            Ok(pruned) => tracing::debug!(?pruned, "pruned expired rows"),
-            Err(err) => tracing::warn!("pruning expired rows failed (will retry): {err}"),
+/// The background job worker: sends the mail the flows put in the outbox (the `mail` queue)
+/// and deletes expired sessions, email tokens, rate-limit windows and finished jobs every
+/// [`PRUNE_EVERY`] (the `maintenance` queue). `main` runs it beside the server until shutdown.
+///
+/// Any number of app instances may run one on the same database: each job runs once (at
+/// least once if an instance dies mid-job), and the pruning once per interval. Its settings
+/// are the `SIGRA_JOBS_*` variables (see `sigra_core::config::JobsConfig`).
+pub fn worker(state: &AppState) -> Worker<AccountsStore> {
+    let accounts = state.accounts.clone();
+    let mailer = state.mailer.clone();
+    Worker::new(
+        accounts.store().clone(),
+        JobSettings::from_config(accounts.config()),
+    )
+    .wake_on(accounts.job_signal())
+    .handle(MAIL_QUEUE, move |job: JobRecord| {
+        let mailer = mailer.clone();
+        async move { mailer.deliver(job).await }
+    })
+    .handle(MAINTENANCE_QUEUE, move |job: JobRecord| {
+        let accounts = accounts.clone();
+        async move { maintain(&accounts, &job).await }
+    })
+    .every(MAINTENANCE_QUEUE, PRUNE, PRUNE_EVERY)
+}
+
+/// Runs a job of the `maintenance` queue. Nothing depends on pruning for correctness (expired
+/// rows are refused when read); it keeps the tables from growing. A failure is tried again.
+async fn maintain(accounts: &Accounts, job: &JobRecord) -> Result<JobOutcome, JobError> {
+    match job.kind.as_str() {
+        PRUNE => {
+            let pruned = accounts.prune().await.map_err(JobError::temporary)?;
+            tracing::debug!(?pruned, "pruned expired rows");
+            Ok(JobOutcome::Done)
         }
+        other => Err(JobError::permanent(format!(
+            "unknown maintenance job {other:?}"
+        ))),
     }
 }

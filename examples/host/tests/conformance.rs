@@ -1,7 +1,7 @@
 //! The app's SQL keeps every promise sigra-core's store contracts make (uniqueness,
-//! single-use tokens, exact counters under concurrency, rollback, ordering, round trips), and
-//! its dev mailbox keeps the mailbox contract. Edit the SQL freely: these tests say at once,
-//! and by name, if an edit broke one.
+//! single-use tokens, exact counters under concurrency, exclusive job claims, rollback,
+//! ordering, round trips). Edit the SQL freely: these tests say at once, and by name, if an
+//! edit broke one.
 
 mod support;
 
@@ -9,7 +9,6 @@ use std::sync::Mutex;
 
 use sigra_core::testing::conformance;
 use sigra_example_host::accounts::store::AccountsStore;
-use sigra_example_host::mail::dev_mailbox::SqlMailbox;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sql_store_keeps_every_contract() {
@@ -23,12 +22,4 @@ async fn the_sql_store_keeps_every_contract() {
         store
     })
     .await;
-}
-
-#[tokio::test]
-async fn the_dev_mailbox_keeps_its_contract() {
-    let database = support::database().await;
-    sigra_core::mail::conformance::check_mailbox(&SqlMailbox::new(database.db.clone()))
-        .await
-        .unwrap();
 }

@@ -1,10 +1,13 @@
-//! The account flows end to end through the real router, database and dev mailbox.
+//! The account flows end to end through the real router and database; mail is read from the
+//! outbox.
 
 mod support;
 
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode, header};
+use sigra_core::jobs::MAIL_QUEUE;
+use sigra_core::store::{JobStore as _, Store as _, Transaction as _};
 use support::browser::{PASSWORD, TestApp, code_in, link_in};
 
 const NEW_PASSWORD: &str = "a different long passphrase";
@@ -535,6 +538,7 @@ async fn home_css_404_and_dev_mailbox() {
     let list = browser.get("/dev/mailbox").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.body.contains("ivy@example.com"));
+    assert!(list.body.contains("<td>queued</td>"), "{}", list.body);
     let id_start = list.body.find("/dev/mailbox/").unwrap() + "/dev/mailbox/".len();
     let id_end = id_start + list.body[id_start..].find('"').unwrap();
     let id = &list.body[id_start..id_end];
@@ -659,19 +663,15 @@ async fn mails_have_a_text_and_an_html_body_with_the_same_link() {
         &[("email", email), ("password", PASSWORD)],
     )
     .await;
-    let text = app.mail(email, "confirm").await;
-    let (subject, html): (String, String) = sqlx::query_as(
-        "SELECT subject, html_body FROM dev_mailbox WHERE to_address = $1 AND kind = 'confirm'",
-    )
-    .bind(email)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    assert_eq!(subject, "Confirm your sigra-example-host account");
-    let link = link_in(&text, "/users/confirm/");
+    let mail = support::last_mail_to(&app.state, email).await;
+    assert_eq!(mail.kind().as_str(), "confirm");
+    assert_eq!(mail.subject(), "Confirm your sigra-example-host account");
+    let text = mail.text();
+    let html = mail.html().unwrap();
+    let link = link_in(text, "/users/confirm/");
     let token = link.rsplit('/').next().unwrap();
     assert!(html.contains(&format!("confirm&#x2f;{token}\"")), "{html}");
-    assert!(html.contains(&code_in(&text)));
+    assert!(html.contains(&code_in(text)));
     assert!(html.contains("Hello vic@example.com"));
 }
 
@@ -756,6 +756,148 @@ async fn guessing_the_password_in_sudo_locks_the_account_and_logs_out() {
     // The session is over: the settings page asks to log in.
     let resp = gina.get("/users/settings").await;
     assert_eq!(resp.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_failed_login_that_locks_the_account_queues_one_lockout_notice() {
+    let app = TestApp::start().await;
+    let email = "hank@example.com";
+    app.confirmed_user(email).await;
+    let mut attacker = app.browser();
+    attacker.get("/users/log_in").await;
+    // The default lockout: the fifth failure locks the account. Its handler answers like any
+    // failure, yet the owner's notice is in the outbox, committed with the lock; failures
+    // while locked queue no more.
+    for (attempt, notices) in [(1, 0), (2, 0), (3, 0), (4, 0), (5, 1), (6, 1)] {
+        let resp = attacker
+            .post(
+                "/users/log_in",
+                &[("email", email), ("password", "wrong password guess")],
+            )
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            resp.body
+        );
+        let queued = support::outbox(&app.state)
+            .await
+            .into_iter()
+            .filter(|job| job.kind == "lockout_notice" && job.recipient.as_deref() == Some(email))
+            .count();
+        assert_eq!(queued, notices, "lockout notices after failure {attempt}");
+    }
+    let notice = app.mail(email, "lockout_notice").await;
+    assert!(notice.contains("locked"), "{notice}");
+}
+
+#[tokio::test]
+async fn the_dev_mailbox_says_when_a_mail_cannot_be_shown() {
+    let app = TestApp::start().await;
+    let register = async |app: &TestApp, email: &str| {
+        app.browser()
+            .submit(
+                "/users/register",
+                "/users/register",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await
+            .assert_redirect("/users/confirm");
+        support::outbox(&app.state).await.pop().unwrap().id
+    };
+
+    // Delivered over SMTP: the job is done and its content deleted.
+    let sent = register(&app, "jane@example.com").await;
+    let now = app.state.accounts.now();
+    let mut tx = app.state.accounts.store().begin().await.unwrap();
+    let lease = uuid::Uuid::now_v7();
+    let claimed = tx
+        .claim_jobs(MAIL_QUEUE, now, now + time::Duration::minutes(1), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(tx.complete_job(sent, lease, now, true).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut browser = app.browser();
+    assert!(
+        browser
+            .get("/dev/mailbox")
+            .await
+            .body
+            .contains("<td>sent</td>")
+    );
+    let page = browser.get(&format!("/dev/mailbox/{sent}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("its content deleted"), "{}", page.body);
+    assert!(!page.body.contains("mail-text"), "{}", page.body);
+    let html = browser.get(&format!("/dev/mailbox/{sent}/html")).await;
+    assert_eq!(html.status, StatusCode::NOT_FOUND);
+
+    // Queued before a restart: dev mode's new random key base cannot read it.
+    let queued = register(&app, "kurt@example.com").await;
+    let app = app.restart();
+    let mut browser = app.browser();
+    let page = browser.get(&format!("/dev/mailbox/{queued}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("another secret key base"),
+        "{}",
+        page.body
+    );
+    let html = browser.get(&format!("/dev/mailbox/{queued}/html")).await;
+    assert_eq!(html.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_dev_mailbox_shows_a_dead_mail_and_its_last_error() {
+    let app = TestApp::start().await;
+    let email = "iris@example.com";
+    app.browser()
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/users/confirm");
+
+    // A job worker claims the confirmation mail and the mail server refuses it for good.
+    let error = "550 5.1.1 <iris@example.com>: mailbox unavailable";
+    let now = app.state.accounts.now();
+    let mut tx = app.state.accounts.store().begin().await.unwrap();
+    let lease = uuid::Uuid::now_v7();
+    let claimed = tx
+        .claim_jobs(MAIL_QUEUE, now, now + time::Duration::minutes(1), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let id = claimed[0].id;
+    assert!(tx.fail_job(id, lease, error, None, now).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let mut browser = app.browser();
+    let list = browser.get("/dev/mailbox").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.body.contains(&format!(r#"href="/dev/mailbox/{id}""#)),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("<td>dead</td>"), "{}", list.body);
+    assert!(list.body.contains("<td>1</td>"), "{}", list.body);
+    assert!(
+        list.body
+            .contains("550 5.1.1 &lt;iris@example.com&gt;: mailbox unavailable"),
+        "{}",
+        list.body
+    );
+    // The mail itself is still there to read (a dead job keeps its content).
+    let page = browser.get(&format!("/dev/mailbox/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("dead (1 attempt)"), "{}", page.body);
+    assert!(page.body.contains("mailbox unavailable"), "{}", page.body);
+    assert!(page.body.contains("Confirm your"), "{}", page.body);
 }
 
 #[tokio::test]

@@ -106,20 +106,28 @@ export async function expectNoFormErrors(page) {
   check(errors.length === 0, `unexpected errors on the page: ${await describe(page)}`);
 }
 
-/** The links (hrefs) of the dev mailbox list's `kind` mails to `to`, newest first. */
-async function mailRows(page, baseUrl, to, kind) {
+/**
+ * The dev mailbox list (the outbox), newest first: { created, to, kind, status, attempts,
+ * lastError, href } for each mail; `href` is the mail's page.
+ */
+export async function listMail(page, baseUrl) {
   await visit(page, baseUrl, '/dev/mailbox');
   await expectHeading(page, 'Dev mailbox');
-  return page.locator('tbody tr').evaluateAll(
-    (rows, [to, kind]) =>
-      rows
-        .map((row) => [...row.querySelectorAll('td')].map((td) => td.innerText.trim()).concat(
-          row.querySelector('a')?.getAttribute('href') || '',
-        ))
-        .filter((cells) => cells[1] === to && cells[2] === kind)
-        .map((cells) => cells[4]),
-    [to, kind],
+  return page.locator('tbody tr').evaluateAll((rows) =>
+    rows.map((row) => {
+      const [created, to, kind, status, attempts, lastError] = [
+        ...row.querySelectorAll('td'),
+      ].map((td) => td.innerText.trim());
+      const href = row.querySelector('a')?.getAttribute('href') || '';
+      return { created, to, kind, status, attempts: Number(attempts), lastError, href };
+    }),
   );
+}
+
+/** The links (hrefs) of the dev mailbox list's `kind` mails to `to`, newest first. */
+async function mailRows(page, baseUrl, to, kind) {
+  const mails = await listMail(page, baseUrl);
+  return mails.filter((mail) => mail.to === to && mail.kind === kind).map((mail) => mail.href);
 }
 
 /** How many `kind` mails to `to` the dev mailbox lists. */
@@ -128,9 +136,9 @@ export async function countMail(page, baseUrl, to, kind) {
 }
 
 /**
- * Waits until the dev mailbox lists more than `before` `kind` mails to `to` (mail is sent
- * from a background task, so it may arrive just after the page that triggered it), opens the
- * newest and returns { subject, text, html, url } (`url`: the mail page).
+ * Waits until the dev mailbox lists more than `before` `kind` mails to `to` (a flow puts its
+ * mail in the outbox before it answers, so the wait is only a safety margin), opens the newest
+ * and returns { subject, text, html, url } (`url`: the mail page).
  */
 export async function openNewestMail(page, baseUrl, to, kind, { before = 0, timeoutMs = 10_000 } = {}) {
   const deadline = Date.now() + timeoutMs;

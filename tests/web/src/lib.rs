@@ -269,7 +269,7 @@ async fn log_in(
             Redirect::to("/"),
         )
             .into_response(),
-        Ok(LoginAttempt::Failed { .. }) => {
+        Ok(LoginAttempt::Failed) => {
             ApiError::from(sigra_core::auth::AuthError::InvalidCredentials).into_response()
         }
         Ok(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -401,8 +401,7 @@ impl Browser {
     /// Registers `email` (if new) and logs in.
     pub async fn log_in(&mut self, email: &str) -> Response {
         let meta = sigra_core::audit::RequestMeta::default();
-        let _ = self
-            .app
+        self.app
             .sigra
             .register(email, &PASSWORD.into(), &meta)
             .await

@@ -16,7 +16,7 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| Vocabulary::of_templa
 /// The tables the generated app has besides `<table>` (fixed names, see `templates/README.md`).
 pub(crate) const FIXED_TABLES: &[&str] = &[
     "audit_events",
-    "dev_mailbox",
+    "jobs",
     "rate_limits",
     "user_email_tokens",
     "user_sessions",
@@ -27,6 +27,7 @@ const STORE_MODULES: &[&str] = &[
     "audit",
     "db",
     "email_tokens",
+    "jobs",
     "mod",
     "rate_limits",
     "sessions",
@@ -337,6 +338,7 @@ const TAKEN_MODULES: &[&str] = &[
     "alloc",
     "app",
     "axum",
+    "cli",
     "core",
     "db",
     "lib",

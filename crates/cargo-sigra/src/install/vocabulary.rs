@@ -229,7 +229,8 @@ mod tests {
             "AppState",
             "Router",
             "Settings",
-            "SqlMailbox",
+            "AuthMailer",
+            "OutboxCommand",
             "Flash",
         ] {
             assert!(v.types.contains(name), "{name}: {:?}", v.types);

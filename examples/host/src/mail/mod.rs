@@ -1,10 +1,18 @@
-//! The account mails: each [`AuthMail`] a flow returns is rendered with the templates in
-//! `templates/mail/` (a text and an HTML body) and sent through the configured transport:
-//! SMTP when `SMTP_URL` is set, else the [dev mailbox](dev_mailbox).
+//! The account mails. A flow never sends mail itself: it writes each notice into the outbox
+//! (the `jobs` table, queue `mail`) in the same transaction as the change it reports, so the
+//! mail exists exactly when the change committed. The job worker ([`crate::app::worker`])
+//! then claims it and calls [`AuthMailer::deliver`]: the notice is read back, rendered with
+//! the templates in `templates/mail/` (a text and an HTML body) and handed to the transport,
+//! SMTP when `SMTP_URL` is set, else the dev mailbox (which keeps the mail in the outbox for
+//! `/dev/mailbox` to show). No response waits for the mail server, whose delays would
+//! otherwise tell a stranger whether a mail was sent, and so whether an address has an account.
 //!
-//! Mail is sent from a spawned task ([`AuthMailer::send_later`]): the response does not wait
-//! for the mail server, and its timing does not reveal whether a mail was sent at all (which
-//! would tell a stranger whether an address has an account).
+//! A mail the server accepted is `sent` and its content deleted (the links in it stay out of
+//! the database). A temporary failure (the server unreachable, a `4xx` answer) is retried with
+//! a growing delay; a permanent one (a `5xx` answer, a template that does not render) makes
+//! the job `dead` at once, kept with its error until an operator retries it ([`outbox`],
+//! `cargo run -- outbox`). A mail may be sent twice if the app dies at the wrong moment; it
+//! keeps the same `Message-ID` (the job's id) every time, so mail clients show it once.
 //!
 //! Links in mails point at `APP_URL` followed by the page's path (`/users/confirm/{token}`,
 //! `/users/log_in/{token}`, `/users/reset_password/{token}`,
@@ -12,18 +20,20 @@
 //! configuration (`valid_for` in the templates), so the mail never promises more or less
 //! than the server keeps.
 
-pub mod dev_mailbox;
+pub mod outbox;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use minijinja::value::Value;
 use minijinja::{Environment, UndefinedBehavior, context};
-use sigra_core::auth::AuthMail;
-use sigra_core::config::{SigraConfig, TokenConfig};
+use sigra_core::auth::{AuthMail, NoticeError};
+use sigra_core::config::TokenConfig;
+use sigra_core::jobs::{JobError, JobOutcome};
 use sigra_core::mail::{Address, AnyMailer, MailError, MailKind, Mailer, OutgoingMail};
+use sigra_core::store::JobRecord;
 
-use self::dev_mailbox::SqlMailbox;
+use crate::accounts::Accounts;
 use crate::app::APP_NAME;
 
 /// Every mail template, embedded in the binary: `mail/<kind>.txt` and `mail/<kind>.html`
@@ -125,6 +135,9 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 /// Why a mail could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
+    /// The mail job cannot be read back as a notice (see [`NoticeError`]).
+    #[error(transparent)]
+    Notice(#[from] NoticeError),
     /// A mail template failed to render (a bug in the template).
     #[error("mail template {template}: {source}")]
     Template {
@@ -145,7 +158,8 @@ pub enum SendError {
 /// Renders and sends the account mails. Cheap to clone.
 #[derive(Clone)]
 pub struct AuthMailer {
-    transport: AnyMailer<SqlMailbox>,
+    accounts: Accounts,
+    transport: AnyMailer,
     app_url: Arc<str>,
     lockout_attempts: u32,
     lockout_minutes: u64,
@@ -162,33 +176,51 @@ impl std::fmt::Debug for AuthMailer {
 }
 
 impl AuthMailer {
-    /// Sends through `transport`; links in mails start with `app_url` (no trailing slash).
-    pub fn new(transport: AnyMailer<SqlMailbox>, app_url: String, config: &SigraConfig) -> Self {
+    /// Sends the notices of `accounts` through `transport`; links in mails start with
+    /// `app_url` (no trailing slash).
+    pub fn new(accounts: Accounts, transport: AnyMailer, app_url: String) -> Self {
+        let lockout = accounts.config().lockout();
+        let (lockout_attempts, lockout_minutes) =
+            (lockout.threshold, lockout.duration.as_secs().div_ceil(60));
+        let tokens = accounts.config().tokens().clone();
         Self {
+            accounts,
             transport,
             app_url: Arc::from(app_url.trim_end_matches('/')),
-            lockout_attempts: config.lockout().threshold,
-            lockout_minutes: config.lockout().duration.as_secs().div_ceil(60),
-            tokens: config.tokens().clone(),
+            lockout_attempts,
+            lockout_minutes,
+            tokens,
         }
     }
 
-    /// Renders and sends `mail` from a background task; failures are logged.
-    pub fn send_later(&self, mail: AuthMail) {
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            let kind = mail.kind();
-            if let Err(err) = mailer.send(&mail).await {
-                tracing::error!(kind, "could not send mail: {err}");
-            }
-        });
+    /// Whether mail stays in the outbox for the dev mailbox instead of being sent.
+    pub fn is_dev_mailbox(&self) -> bool {
+        self.transport.is_dev_mailbox()
     }
 
-    /// Renders and sends `mail`, waiting for the transport to accept it.
-    pub async fn send(&self, mail: &AuthMail) -> Result<(), SendError> {
-        let outgoing = self.render(mail)?;
-        self.transport.send(&outgoing).await?;
-        Ok(())
+    /// Sends the mail job `job` (the job worker's handler for the `mail` queue).
+    ///
+    /// `Done` once the SMTP server accepted it (the worker deletes its content), `DoneKeepPayload`
+    /// with the dev mailbox (which shows it from the outbox). A failure worth retrying (the
+    /// server unreachable or busy) is [`JobError::Temporary`]; anything else (a `5xx` answer, a
+    /// mail that cannot be read or rendered) is [`JobError::Permanent`].
+    pub async fn deliver(&self, job: JobRecord) -> Result<JobOutcome, JobError> {
+        let mail = self.open(&job).map_err(JobError::permanent)?;
+        match self.transport.send(&mail).await {
+            Ok(()) if self.is_dev_mailbox() => Ok(JobOutcome::DoneKeepPayload),
+            Ok(()) => Ok(JobOutcome::Done),
+            Err(err) if err.is_transient() => Err(JobError::temporary(err)),
+            Err(err) => Err(JobError::permanent(err)),
+        }
+    }
+
+    /// The mail a mail job sends: its notice, rendered, with the job's id as the `Message-ID`
+    /// (the same on every attempt). The dev mailbox and the tests read mail with it.
+    pub fn open(&self, job: &JobRecord) -> Result<OutgoingMail, SendError> {
+        let notice = self.accounts.open_notice(job)?;
+        Ok(self
+            .render(&notice)?
+            .with_message_id(job.id.hyphenated().to_string())?)
     }
 
     /// Renders `mail` into subject, text and HTML bodies.

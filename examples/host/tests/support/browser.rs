@@ -1,26 +1,29 @@
 //! A test harness that drives the real router in-process, like a browser: it keeps cookies,
-//! picks up the CSRF token from every page, and reads mail from the dev mailbox table.
+//! picks up the CSRF token from every page, and reads mail from the outbox (no job worker
+//! runs: every mail a flow enqueued is there, rendered on demand).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use sigra_core::config::SigraConfigBuilder;
+use sigra_example_host::app::AppState;
 use sigra_example_host::db::Db;
 use tower::ServiceExt;
 
-use super::{APP_URL, TestDb};
+use super::{APP_URL, TestDb, mails_to};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The app on a fresh database, in dev mode.
 pub struct TestApp {
     pub router: Router,
+    /// The app's state, to read the outbox.
+    pub state: AppState,
     /// The app's database, to look at what the flows wrote.
     pub db: Db,
     _database: TestDb,
@@ -31,18 +34,32 @@ impl TestApp {
         Self::with_config(|b| b).await
     }
 
-    /// Starts the app in dev mode (plain-HTTP cookies, dev mailbox) with `change` applied to
-    /// the default configuration.
+    /// Starts the app in dev mode (plain-HTTP cookies, the dev mailbox pages) with `change`
+    /// applied to the default configuration.
     pub async fn with_config(
         change: impl FnOnce(SigraConfigBuilder) -> SigraConfigBuilder,
     ) -> Self {
         let (state, database) = super::state_with(change).await;
         let db = state.db.clone();
-        let router = sigra_example_host::web::router(state);
+        let router = sigra_example_host::web::router(state.clone());
         Self {
             router,
+            state,
             db,
             _database: database,
+        }
+    }
+
+    /// The app restarted on the same database with the default configuration. In dev mode
+    /// that means a new random secret key base: what the previous run encrypted (the mail in
+    /// the outbox) can no longer be read.
+    pub fn restart(self) -> Self {
+        let settings = super::settings(|b| b);
+        let state = sigra_example_host::app::build_state(self.db.clone(), settings).unwrap();
+        Self {
+            router: sigra_example_host::web::router(state.clone()),
+            state,
+            ..self
         }
     }
 
@@ -77,35 +94,21 @@ impl TestApp {
         counts
     }
 
-    /// Mails sent to `to` so far (waits a little for mails still being sent).
-    pub async fn mail_count(&self, to: &str) -> i64 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        sqlx::query_scalar("SELECT COUNT(*) FROM dev_mailbox WHERE to_address = $1")
-            .bind(to)
-            .fetch_one(&self.db)
-            .await
-            .unwrap()
+    /// How many mails to `to` are in the outbox.
+    pub async fn mail_count(&self, to: &str) -> usize {
+        mails_to(&self.state, to).await.len()
     }
 
-    /// The text of the newest mail of `kind` to `to`, waiting for it to arrive (mail is sent
-    /// from a background task).
+    /// The text of the newest mail of `kind` to `to` in the outbox.
     pub async fn mail(&self, to: &str, kind: &str) -> String {
-        for _ in 0..300 {
-            let text: Option<String> = sqlx::query_scalar(
-                "SELECT text_body FROM dev_mailbox WHERE to_address = $1 AND kind = $2
-                 ORDER BY sent_at DESC, id DESC LIMIT 1",
-            )
-            .bind(to)
-            .bind(kind)
-            .fetch_optional(&self.db)
+        mails_to(&self.state, to)
             .await
-            .unwrap();
-            if let Some(text) = text {
-                return text;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("no {kind} mail to {to} arrived");
+            .into_iter()
+            .rev()
+            .find(|mail| mail.kind().as_str() == kind)
+            .unwrap_or_else(|| panic!("no {kind} mail to {to} in the outbox"))
+            .text()
+            .to_owned()
     }
 
     /// Registers and confirms an account (by code), returning the logged-in browser.
@@ -134,7 +137,7 @@ impl TestApp {
 }
 
 /// The tables the account flows write to.
-pub const COUNTED_TABLES: &[&str] = &["users", "user_sessions", "user_email_tokens", "dev_mailbox"];
+pub const COUNTED_TABLES: &[&str] = &["users", "user_sessions", "user_email_tokens", "jobs"];
 
 /// The first link in a mail that starts with `APP_URL` + `path_prefix`, as a path.
 pub fn link_in(mail: &str, path_prefix: &str) -> String {

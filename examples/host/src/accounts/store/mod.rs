@@ -21,6 +21,7 @@
 
 mod audit;
 mod email_tokens;
+mod jobs;
 mod rate_limits;
 mod sessions;
 mod users;

@@ -11,7 +11,6 @@ use sigra_core::web::{ClientMeta, Flash, session_cookie};
 
 use super::{errors_for, link_token, refused};
 use crate::accounts::Accounts;
-use crate::mail::AuthMailer;
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -77,25 +76,19 @@ pub async fn confirm_with_code(
 /// Answers the same for unknown, confirmed and unconfirmed addresses.
 pub async fn resend(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     HtmlForm(form): HtmlForm<ResendForm>,
 ) -> Response {
     match accounts.resend_confirmation(&form.email, &meta).await {
-        Ok(mail) => {
-            if let Some(mail) = mail {
-                mailer.send_later(mail);
-            }
-            (
-                Flash::info(
-                    "If that address has an account waiting for confirmation, a new link and code \
-                     are on their way. The previous ones no longer work.",
-                ),
-                Redirect::to("/users/confirm"),
-            )
-                .into_response()
-        }
+        Ok(()) => (
+            Flash::info(
+                "If that address has an account waiting for confirmation, a new link and code \
+                 are on their way. The previous ones no longer work.",
+            ),
+            Redirect::to("/users/confirm"),
+        )
+            .into_response(),
         Err(err) => refused(
             &err,
             render(

@@ -14,7 +14,7 @@ use sigra_core::web::{
 
 use super::{errors_for, field_error, refused, unprocessable};
 use crate::accounts::Accounts;
-use crate::mail::{AuthMailer, duration_in_words};
+use crate::mail::duration_in_words;
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -75,7 +75,6 @@ pub async fn new(
 /// the same amount of work.
 pub async fn create(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     HtmlForm(form): HtmlForm<LogInForm>,
@@ -98,27 +97,13 @@ pub async fn create(
         .log_in(&form.email, &password, remember_me, &meta)
         .await
     {
-        Ok(LoginAttempt::Success(mut logged_in)) => {
-            // A login from an address none of the user's sessions has: tell the owner.
-            if let Some(notice) = logged_in.notice.take() {
-                mailer.send_later(notice);
-            }
-            (
-                session_cookie(&accounts, &logged_in),
-                Redirect::to(&return_to),
-            )
-                .into_response()
-        }
-        Ok(attempt) => {
-            // An unknown email, a wrong password, a locked account: one answer for all.
-            if let LoginAttempt::Failed {
-                notice: Some(notice),
-            } = attempt
-            {
-                mailer.send_later(notice);
-            }
-            unprocessable(rerender(field_error("form", "Invalid email or password.")))
-        }
+        Ok(LoginAttempt::Success(logged_in)) => (
+            session_cookie(&accounts, &logged_in),
+            Redirect::to(&return_to),
+        )
+            .into_response(),
+        // `Failed`: an unknown email, a wrong password, a locked account get one answer.
+        Ok(_) => unprocessable(rerender(field_error("form", "Invalid email or password."))),
         Err(err) => refused(
             &err,
             rerender(errors_for(&err, &[("email", "form"), ("password", "form")])),

@@ -10,7 +10,7 @@ use sigra_core::web::{ClientMeta, Flash, session_cookie};
 use super::login::log_in_durations;
 use super::{errors_for, link_token, refused};
 use crate::accounts::Accounts;
-use crate::mail::{AuthMailer, duration_in_words};
+use crate::mail::duration_in_words;
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -26,16 +26,12 @@ pub struct MagicLinkForm {
 /// Answers the same whether or not the address has an account.
 pub async fn create(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     HtmlForm(form): HtmlForm<MagicLinkForm>,
 ) -> Response {
     match accounts.request_magic_link(&form.email, &meta).await {
-        Ok(mail) => {
-            if let Some(mail) = mail {
-                mailer.send_later(mail);
-            }
+        Ok(()) => {
             let valid_for = duration_in_words(accounts.config().tokens().magic_link_ttl);
             (
                 Flash::info(format!(
@@ -73,25 +69,18 @@ pub async fn show(page: Page) -> Response {
 /// POST /users/log_in/{token}
 pub async fn log_in(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     token: Result<Path<String>, PathRejection>,
 ) -> Response {
     let token = link_token(token);
     match accounts.log_in_with_magic_link(&token, &meta).await {
-        Ok(mut logged_in) => {
-            // A login from an address none of the user's sessions has: tell the owner.
-            if let Some(notice) = logged_in.notice.take() {
-                mailer.send_later(notice);
-            }
-            (
-                session_cookie(&accounts, &logged_in),
-                Flash::info("Welcome back! You are logged in."),
-                Redirect::to("/"),
-            )
-                .into_response()
-        }
+        Ok(logged_in) => (
+            session_cookie(&accounts, &logged_in),
+            Flash::info("Welcome back! You are logged in."),
+            Redirect::to("/"),
+        )
+            .into_response(),
         Err(err) => refused(
             &err,
             render(

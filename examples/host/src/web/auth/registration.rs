@@ -9,7 +9,6 @@ use sigra_core::web::{ClientMeta, Flash};
 
 use super::{errors_for, min_password_chars, refused};
 use crate::accounts::Accounts;
-use crate::mail::AuthMailer;
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -40,26 +39,20 @@ pub async fn new(State(accounts): State<Accounts>, page: Page) -> Response {
 /// mailed a confirmation link and code, an existing one's owner is told someone tried.
 pub async fn create(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     HtmlForm(form): HtmlForm<RegisterForm>,
 ) -> Response {
     let password = Password::from(form.password);
     match accounts.register(&form.email, &password, &meta).await {
-        Ok(mail) => {
-            if let Some(mail) = mail {
-                mailer.send_later(mail);
-            }
-            (
-                Flash::info(
-                    "Almost done: if this address can be registered, we have emailed it a link and a \
-                     6-digit code. Open the link or enter the code below to confirm your account.",
-                ),
-                Redirect::to("/users/confirm"),
-            )
-                .into_response()
-        }
+        Ok(()) => (
+            Flash::info(
+                "Almost done: if this address can be registered, we have emailed it a link and a \
+                 6-digit code. Open the link or enter the code below to confirm your account.",
+            ),
+            Redirect::to("/users/confirm"),
+        )
+            .into_response(),
         Err(err) => refused(
             &err,
             render(

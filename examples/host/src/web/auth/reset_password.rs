@@ -12,7 +12,7 @@ use sigra_core::web::{ClientMeta, Flash, clear_session_cookie};
 
 use super::{errors_for, field_error, link_token, min_password_chars, refused, unprocessable};
 use crate::accounts::Accounts;
-use crate::mail::{AuthMailer, duration_in_words};
+use crate::mail::duration_in_words;
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -42,16 +42,12 @@ pub async fn new(page: Page) -> Response {
 /// Answers the same whether or not the address has an account.
 pub async fn create(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     HtmlForm(form): HtmlForm<ResetRequestForm>,
 ) -> Response {
     match accounts.request_password_reset(&form.email, &meta).await {
-        Ok(mail) => {
-            if let Some(mail) = mail {
-                mailer.send_later(mail);
-            }
+        Ok(()) => {
             let valid_for = duration_in_words(accounts.config().tokens().reset_password_ttl);
             (
                 Flash::info(format!(
@@ -107,7 +103,6 @@ pub async fn edit(
 /// Sets the new password, logs out every session of the account, and mails a notice.
 pub async fn update(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     ClientMeta(meta): ClientMeta,
     page: Page,
     token: Result<Path<String>, PathRejection>,
@@ -127,16 +122,13 @@ pub async fn update(
     }
     let password = Password::from(form.password);
     match accounts.reset_password(&token, &password, &meta).await {
-        Ok(notice) => {
-            mailer.send_later(notice);
-            (
-                // Every session of the account is gone, this browser's included.
-                clear_session_cookie(&accounts),
-                Flash::info("Your password is reset. Log in with the new one."),
-                Redirect::to("/users/log_in"),
-            )
-                .into_response()
-        }
+        Ok(()) => (
+            // Every session of the account is gone, this browser's included.
+            clear_session_cookie(&accounts),
+            Flash::info("Your password is reset. Log in with the new one."),
+            Redirect::to("/users/log_in"),
+        )
+            .into_response(),
         Err(err) => {
             let invalid_link = matches!(err, AuthError::InvalidToken);
             refused(

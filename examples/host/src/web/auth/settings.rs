@@ -16,7 +16,6 @@ use sigra_core::web::{ClientMeta, Flash, RequireUser, session_cookie};
 
 use super::{errors_for, field_error, link_token, min_password_chars, refused, unprocessable};
 use crate::accounts::Accounts;
-use crate::mail::AuthMailer;
 use crate::web::pages::{HtmlForm, format_time};
 use crate::web::templates::{Page, render};
 
@@ -75,7 +74,6 @@ pub async fn edit(
 /// POST /users/settings/email
 pub async fn update_email(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     RequireUser(auth): RequireUser,
     ClientMeta(meta): ClientMeta,
     page: Page,
@@ -85,14 +83,14 @@ pub async fn update_email(
         .request_email_change(&auth, &form.email, &meta)
         .await
     {
-        Ok(mail) => {
-            let message = format!(
+        Ok(()) => (
+            Flash::info(format!(
                 "We sent a link to {}. Your email address changes when you open it.",
-                mail.to()
-            );
-            mailer.send_later(mail);
-            (Flash::info(message), Redirect::to("/users/settings")).into_response()
-        }
+                form.email.trim()
+            )),
+            Redirect::to("/users/settings"),
+        )
+            .into_response(),
         Err(AuthError::SudoRequired) => to_sudo(),
         Err(err) => refused(
             &err,
@@ -114,7 +112,6 @@ pub async fn update_email(
 /// Logs out every other session and mails a notice.
 pub async fn update_password(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     RequireUser(auth): RequireUser,
     ClientMeta(meta): ClientMeta,
     page: Page,
@@ -133,15 +130,12 @@ pub async fn update_password(
     }
     let password = Password::from(form.password);
     match accounts.change_password(&auth, &password, &meta).await {
-        Ok((logged_in, notice)) => {
-            mailer.send_later(notice);
-            (
-                session_cookie(&accounts, &logged_in),
-                Flash::info("Your password is changed. Your other sessions were logged out."),
-                Redirect::to("/users/settings"),
-            )
-                .into_response()
-        }
+        Ok(logged_in) => (
+            session_cookie(&accounts, &logged_in),
+            Flash::info("Your password is changed. Your other sessions were logged out."),
+            Redirect::to("/users/settings"),
+        )
+            .into_response(),
         Err(AuthError::SudoRequired) => to_sudo(),
         Err(err) => refused(
             &err,
@@ -168,7 +162,6 @@ pub async fn show_confirm_email(RequireUser(_auth): RequireUser, page: Page) -> 
 /// Switches to the new address, logs out every other session and tells the old address.
 pub async fn confirm_email(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     RequireUser(auth): RequireUser,
     ClientMeta(meta): ClientMeta,
     page: Page,
@@ -176,14 +169,11 @@ pub async fn confirm_email(
 ) -> Response {
     let token = link_token(token);
     match accounts.confirm_email_change(&auth, &token, &meta).await {
-        Ok((user, notice)) => {
-            mailer.send_later(notice);
-            (
-                Flash::info(format!("Your email address is now {}.", user.email)),
-                Redirect::to("/users/settings"),
-            )
-                .into_response()
-        }
+        Ok(user) => (
+            Flash::info(format!("Your email address is now {}.", user.email)),
+            Redirect::to("/users/settings"),
+        )
+            .into_response(),
         Err(err) => refused(
             &err,
             render(

@@ -12,7 +12,6 @@ use sigra_core::web::{
 
 use super::{errors_for, field_error, refused};
 use crate::accounts::Accounts;
-use crate::mail::AuthMailer;
 use crate::web::pages::HtmlForm;
 use crate::web::templates::{Page, render};
 
@@ -59,7 +58,6 @@ pub async fn new(
 /// POST /users/sudo
 pub async fn create(
     State(accounts): State<Accounts>,
-    State(mailer): State<AuthMailer>,
     RequireUser(auth): RequireUser,
     ClientMeta(meta): ClientMeta,
     page: Page,
@@ -76,18 +74,15 @@ pub async fn create(
             Redirect::to(&return_to),
         )
             .into_response(),
-        Err(AuthError::LockedOut { notice }) => {
-            // Too many wrong passwords: the account is locked and this session is over.
-            mailer.send_later(*notice);
-            (
-                clear_session_cookie(&accounts),
-                Flash::error(
-                    "Too many wrong passwords: you have been logged out and the account is locked for a while. We sent its owner an email.",
-                ),
-                Redirect::to("/users/log_in"),
-            )
-                .into_response()
-        }
+        // Too many wrong passwords: the account is locked and this session is over.
+        Err(AuthError::LockedOut) => (
+            clear_session_cookie(&accounts),
+            Flash::error(
+                "Too many wrong passwords: you have been logged out and the account is locked for a while. We sent its owner an email.",
+            ),
+            Redirect::to("/users/log_in"),
+        )
+            .into_response(),
         Err(err) => {
             let errors = match err {
                 AuthError::InvalidCredentials => {
