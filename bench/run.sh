@@ -31,6 +31,8 @@ usage: bench/run.sh [--quick] [--app example] [--users N] [--argon2-ms MS]
                   without it.
   --bin PATH      benchmark this already built server binary instead of building one (it
                   must take the host app's variables); the result file names it
+  --same-ip       every login from 127.0.0.1, as before the outbox (no new-address notices):
+                  the baseline to compare the notices' cost with
   --keep          keep the temporary directory (database, server log, wrk output)
   --no-results    print the table only, write no bench/results file
 
@@ -39,6 +41,7 @@ EOF
 }
 
 QUICK=0
+NEW_IPS=1
 APP=auto
 USERS=200
 ARGON2_MS=""
@@ -50,6 +53,7 @@ PREBUILT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --same-ip) NEW_IPS=0 ;;
     --app) APP="${2:?--app needs example}"; shift ;;
     --users) USERS="${2:?--users needs a number}"; shift ;;
     --argon2-ms) ARGON2_MS="${2:?--argon2-ms needs milliseconds}"; shift ;;
@@ -384,7 +388,7 @@ LOAD_2="$(loadavg)"
 PROBE_ENV=(BENCH_PATH=/users/settings BENCH_COOKIE="$AUTH_COOKIES" BENCH_DELAY_MS="$PROBE_DELAY_MS")
 LOGIN_ENV=(BENCH_USERS="$USERS" BENCH_EMAIL_FORMAT="$EMAIL_FORMAT" BENCH_PASSWORD="$PASSWORD"
   BENCH_CSRF_COOKIE="$CSRF_COOKIE" BENCH_CSRF_TOKEN="$CSRF_TOKEN" BENCH_EXPECT_STATUS=303
-  BENCH_NEW_IPS=1)
+  BENCH_NEW_IPS="$NEW_IPS")
 IDLE_LINE="$(run_wrk probe-idle "$PROBE_S" 1 "$PROBE_CONNS" get.lua "${PROBE_ENV[@]}")"
 ( run_wrk logins-during-probe $((PROBE_S + 2 * WARMUP_S)) 2 "$LOGIN_CONNS" login.lua "${LOGIN_ENV[@]}" \
     >"$TMP/logins-during-probe.line" ) &
@@ -561,6 +565,7 @@ if [ "$WRITE_RESULTS" = 1 ]; then
   OUT="$BENCH_DIR/results/$(date -u +%Y-%m-%d)"
   [ "$MODE" = quick ] && OUT="$OUT-quick"
   { [ "${#EXTRA_ENV[@]}" -gt 0 ] || [ -n "$PREBUILT" ]; } && OUT="$OUT-experiment"
+  [ "$NEW_IPS" = 0 ] && OUT="$OUT-same-ip"
   cp "$REPORT" "$OUT.md"
   echo
   echo "written: ${OUT#"$ROOT"/}.md"

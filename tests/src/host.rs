@@ -2,7 +2,8 @@
 //! stopped with SIGTERM or killed with SIGKILL, restarted on the same database.
 //!
 //! The binary is `SIGRA_E2E_HOST_BIN` when set (`cargo xtask test` hands over the one its test
-//! build made), else it is built once per test process with cargo.
+//! build made), else it is built once per test process with cargo (in release mode when the
+//! tests are a release build). The browser tests and the outbox tests share it.
 //!
 //! ```no_run
 //! use sigra_tests::host::HostProcess;
@@ -55,6 +56,18 @@ pub fn host_binary() -> &'static Path {
 
 fn build_host_binary() -> PathBuf {
     build_binary(&workspace_root(), HOST_PACKAGE, None)
+}
+
+/// Whether the running test binary is a release build (`target/release/deps/<test>`): the
+/// host is then built in release mode too.
+fn release_build() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            let profile_dir = exe.parent()?.parent()?.to_path_buf();
+            Some(profile_dir.file_name()? == "release")
+        })
+        .unwrap_or(false)
 }
 
 /// The package name of the PostgreSQL build of the reference host.
@@ -127,6 +140,10 @@ fn build_binary(dir: &Path, package: &str, target_dir: Option<&Path>) -> PathBuf
             .env("CARGO_TARGET_DIR", target)
             .env_remove("RUSTFLAGS");
     }
+    if release_build() {
+        command.arg("--release");
+    }
+    eprintln!("building {package} for the tests (cargo build --bin {package})");
     // Variables `cargo test` sets for this crate would make build scripts rerun.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
@@ -281,8 +298,8 @@ impl HostProcess {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            self.keep_log();
         }
-        self.keep_log();
     }
 
     /// Sends SIGTERM and waits up to `timeout` for it to exit; returns whether it did.

@@ -24,112 +24,16 @@
 
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sigra_tests::browser::{artifacts_dir, browser, run_spec_json};
-use sigra_tests::workspace_root;
-
-/// The package and binary under test.
-const HOST_PACKAGE: &str = "sigra-example-host";
+use sigra_tests::host::{free_port, host_binary};
 
 /// How long the app may take to answer its first request.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The host app's binary: `SIGRA_E2E_HOST_BIN`, or built once per test process with cargo.
-fn host_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("SIGRA_E2E_HOST_BIN") {
-            let path = PathBuf::from(path);
-            assert!(
-                path.is_file(),
-                "SIGRA_E2E_HOST_BIN={} is not a file",
-                path.display()
-            );
-            return path;
-        }
-        build_host_binary()
-    })
-}
-
-/// `cargo build -p sigra-example-host` with the profile this test was built with; returns the
-/// executable cargo reports (so any `CARGO_TARGET_DIR` works).
-fn build_host_binary() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let release = std::env::current_exe()
-        .ok()
-        .and_then(|exe| {
-            let profile_dir = exe.parent()?.parent()?; // target/<profile>/deps/<test>
-            Some(profile_dir.file_name()? == "release")
-        })
-        .unwrap_or(false);
-    let mut command = Command::new(&cargo);
-    command
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "--package",
-            HOST_PACKAGE,
-            "--bin",
-            HOST_PACKAGE,
-            "--message-format=json-render-diagnostics",
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit());
-    // `cargo test` gives this process the test crate's CARGO_PKG_*, CARGO_MANIFEST_DIR...;
-    // build scripts (ring's) watch some of them, so passing them on would rebuild those
-    // crates here and again in the next `cargo test`.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_MANIFEST_")
-            || key.starts_with("CARGO_BIN_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&key.as_ref())
-        {
-            command.env_remove(key.as_ref());
-        }
-    }
-    if release {
-        command.arg("--release");
-    }
-    eprintln!(
-        "e2e: cargo build -p {HOST_PACKAGE}{}",
-        if release { " --release" } else { "" }
-    );
-    let started = Instant::now();
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", Path::new(&cargo).display()));
-    assert!(
-        output.status.success(),
-        "`cargo build -p {HOST_PACKAGE}` failed ({}); its errors are above",
-        output.status
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let executable = stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == HOST_PACKAGE)
-        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo built no `{HOST_PACKAGE}` executable:\n{stdout}"));
-    eprintln!(
-        "e2e: host app at {} (build step took {:.1?})",
-        executable.display(),
-        started.elapsed()
-    );
-    executable
-}
 
 /// A running host app on 127.0.0.1 with its own database; killed (and its directory removed)
 /// on drop, its log kept in `target/e2e-artifacts/<name>-server.log`.
@@ -276,14 +180,6 @@ fn read_log(path: &Path) -> String {
         let _ = file.read_to_end(&mut bytes);
     }
     strip_ansi(&String::from_utf8_lossy(&bytes))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Removes terminal colour codes (`ESC [ ... m`).

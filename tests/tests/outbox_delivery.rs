@@ -6,6 +6,8 @@
 //! - SIGKILL after enqueue, before delivery: delivered once after the restart.
 //! - SIGKILL during delivery (the server recorded the message but had not answered): delivered
 //!   again after the lease expires, with the same `Message-ID`.
+//! - SIGTERM while a mail is still being sent: the app stops after its grace period and
+//!   releases the job; the next start sends it (same `Message-ID`).
 //! - Two instances on one PostgreSQL, 200 queued mails: each delivered exactly once.
 //! - 550 is permanent (dead after one attempt, listed by `outbox list --dead`); 451 is
 //!   temporary (retried with backoff, then delivered).
@@ -281,6 +283,44 @@ fn a_mail_whose_delivery_was_killed_midway_is_delivered_again_with_the_same_mess
         "every delivery of one job carries the same Message-ID: {ids:?}"
     );
     assert!(first[0].message_id.is_some(), "a Message-ID is set");
+}
+
+#[test]
+fn sigterm_releases_a_mail_still_sending_after_the_grace_and_the_next_start_sends_it() {
+    if !peers() {
+        return;
+    }
+    let sink = SmtpSink::start().expect("the sink starts (peers are installed)");
+    let (_dir, db) = sqlite_url("sigterm");
+    let mut env = fast_retries(sink.port());
+    // A lease far longer than the test: the next start can only get the job if the stopping
+    // app released it.
+    set(&mut env, "SIGRA_JOBS_LEASE", "30m");
+    env.push(("SIGRA_JOBS_SHUTDOWN_GRACE".to_owned(), "2s".to_owned()));
+    let mut app = HostProcess::start("outbox-sigterm", &db, &env_refs(&env));
+    let email = "slow.fay@example.com";
+    register(&app, email);
+    // The server recorded the mail and keeps the app waiting 20 s for its answer.
+    wait_for_mails(&sink, email, "confirm", 1, Duration::from_secs(30));
+
+    let stopping = Instant::now();
+    assert!(
+        app.terminate(Duration::from_secs(30)),
+        "SIGTERM stops the app"
+    );
+    let took = stopping.elapsed();
+    assert!(
+        took < Duration::from_secs(12),
+        "it waited the 2 s grace, not the server's 20 s (took {took:?})"
+    );
+    let log = app.log_text();
+    assert!(log.contains("job released at shutdown"), "{log}");
+    assert!(log.contains("job worker stopped"), "{log}");
+
+    app.restart();
+    let all = wait_for_mails(&sink, email, "confirm", 2, Duration::from_secs(30));
+    let ids: BTreeSet<_> = all.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(ids.len(), 1, "sent again with the same Message-ID: {ids:?}");
 }
 
 #[test]
