@@ -163,10 +163,46 @@ async fn wrong_sudo_passwords_lock_the_account_and_end_the_session() {
         .enter_sudo(&auth, &pw(PW), &meta())
         .await
         .unwrap_err();
-    assert!(matches!(err, AuthError::TooManyAttempts { .. }), "{err:?}");
+    assert!(matches!(err, AuthError::LockedOut), "{err:?}");
+    assert!(e.auth(&other).await.is_none(), "that session is over too");
     e.clock.advance(16 * MIN);
-    let auth = e.authed(&other).await;
+    let again = e.login_ok("sudo-guess@example.com", PW).await;
+    let auth = e.authed(&again).await;
+    e.clock.advance(6 * MIN); // out of the login's own sudo window
     assert!(e.sigra.enter_sudo(&auth, &pw(PW), &meta()).await.is_ok());
+    e.assert_no_new_notices().await;
+}
+
+#[tokio::test]
+async fn sudo_on_a_locked_account_answers_alike_for_the_right_and_a_wrong_password() {
+    // A stolen session cookie, and the account locked by five anonymous failed logins: the
+    // thief must not learn the password by guessing in sudo (no answer tells the right one
+    // from a wrong one), and each guess ends the session it was made with.
+    let e = env(clock!());
+    e.confirmed("locked-sudo@example.com").await;
+    let first = e.login_ok("locked-sudo@example.com", PW).await;
+    let second = e.login_ok("locked-sudo@example.com", PW).await;
+    for _ in 0..5 {
+        e.log_in("locked-sudo@example.com", WRONG, false).await;
+    }
+    e.take_new_notices().await;
+    let failures_before = e.audit_count("session.sudo_enter", AuditOutcome::Failure, None);
+    for (session, password) in [(&first, WRONG), (&second, PW)] {
+        let auth = e.authed(session).await;
+        let err = e
+            .sigra
+            .enter_sudo(&auth, &pw(password), &meta())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::LockedOut), "{err:?}");
+        assert_eq!(err.to_string(), AuthError::LockedOut.to_string());
+        assert!(e.auth(session).await.is_none(), "the session is over");
+    }
+    assert_eq!(
+        e.audit_count("session.sudo_enter", AuditOutcome::Failure, None),
+        failures_before + 2,
+        "every attempt is audited"
+    );
     e.assert_no_new_notices().await;
 }
 

@@ -759,6 +759,43 @@ async fn guessing_the_password_in_sudo_locks_the_account_and_logs_out() {
 }
 
 #[tokio::test]
+async fn sudo_on_a_locked_account_answers_alike_for_the_right_and_a_wrong_password() {
+    let app = TestApp::start().await;
+    let email = "ivy@example.com";
+    // Two sessions of the owner's (one of them stolen); the account is then locked by
+    // anonymous failed logins.
+    let mut first = app.confirmed_user(email).await;
+    let mut second = app.browser();
+    second
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    let mut attacker = app.browser();
+    attacker.get("/users/log_in").await;
+    for _ in 0..5 {
+        attacker
+            .post(
+                "/users/log_in",
+                &[("email", email), ("password", "wrong password guess")],
+            )
+            .await;
+    }
+    // While it is locked, sudo checks no password: a wrong one and the right one get the same
+    // answer, and each ends the session it was tried with.
+    for (browser, password) in [(&mut first, "not my password"), (&mut second, PASSWORD)] {
+        browser
+            .submit("/users/sudo", "/users/sudo", &[("password", password)])
+            .await
+            .assert_redirect("/users/log_in");
+        let resp = browser.get("/users/settings").await;
+        assert_eq!(resp.status, StatusCode::SEE_OTHER, "the session is over");
+    }
+}
+
+#[tokio::test]
 async fn the_failed_login_that_locks_the_account_queues_one_lockout_notice() {
     let app = TestApp::start().await;
     let email = "hank@example.com";

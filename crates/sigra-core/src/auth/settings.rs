@@ -14,8 +14,14 @@ impl<S: Store> Sigra<S> {
     /// Enters sudo mode by re-entering the password. The session is replaced (new token,
     /// same kind) with one that is in sudo mode for 5 minutes.
     ///
-    /// Errors: [`AuthError::InvalidCredentials`], [`AuthError::SessionExpired`] (the session
-    /// was revoked meanwhile).
+    /// While the account is locked, no password is checked: every attempt, right or wrong,
+    /// gets [`AuthError::LockedOut`] after the same Argon2id work and ends this session, so a
+    /// stolen session cookie cannot tell the right password from a wrong one by locking the
+    /// account first.
+    ///
+    /// Errors: [`AuthError::InvalidCredentials`], [`AuthError::LockedOut`] (this failure
+    /// locked the account, or it was locked: the session is over), [`AuthError::SessionExpired`]
+    /// (the session was revoked meanwhile).
     ///
     /// ```ignore
     /// let logged_in = sigra.enter_sudo(&auth, &form.password.into(), &meta).await?;
@@ -27,6 +33,20 @@ impl<S: Store> Sigra<S> {
         password: &Password,
         meta: &RequestMeta,
     ) -> Result<LoggedIn, AuthError> {
+        let current = {
+            let mut tx = self.store().begin_read().await?;
+            tx.user_by_id(&auth.user.id).await?
+        };
+        let Some(current) = current else {
+            return Err(AuthError::SessionExpired);
+        };
+        if self.lock_active(&current) {
+            // The same work as a verify, and no verify: the answer cannot depend on it.
+            if let Err(err) = self.inner.hasher.dummy_verify(password).await {
+                tracing::debug!(target: "sigra::auth", error = %err, "dummy verify refused its input");
+            }
+            return Err(self.end_locked_sudo(auth, meta).await?);
+        }
         let valid = match &auth.user.hashed_password {
             Some(stored) => match self.inner.hasher.verify(password, stored).await {
                 Ok(Verification::Valid { .. }) => true,
@@ -69,19 +89,9 @@ impl<S: Store> Sigra<S> {
             return Err(AuthError::SessionExpired);
         };
         if self.lock_active(&user) {
-            let event = self.audit(
-                AuditAction::SudoEnter,
-                AuditOutcome::Failure,
-                meta,
-                Some(auth.user.id),
-                Some(auth.user.id),
-                serde_json::json!({ "reason": "locked" }),
-            );
-            tx.insert_audit_event(&event).await?;
-            tx.commit().await?;
-            return Err(AuthError::TooManyAttempts {
-                retry_after: self.lock_remaining(&user),
-            });
+            // Locked by a concurrent failure since the check above: the same answer.
+            drop(tx);
+            return Err(self.end_locked_sudo(auth, meta).await?);
         }
         if user.failed_login_attempts > 0 || user.locked_at.is_some() {
             tx.clear_failed_logins(&user.id).await?;
@@ -94,6 +104,31 @@ impl<S: Store> Sigra<S> {
             meta,
         )
         .await
+    }
+
+    /// A sudo attempt on a locked account: ends this session and audits the attempt
+    /// (`session.sudo_enter`, failure, reason `locked`) in one transaction; returns the
+    /// answer, [`AuthError::LockedOut`].
+    async fn end_locked_sudo(
+        &self,
+        auth: &Authenticated,
+        meta: &RequestMeta,
+    ) -> Result<AuthError, AuthError> {
+        let mut tx = self.store().begin().await?;
+        tx.delete_session_by_digest(&auth.session.token_digest)
+            .await?;
+        let event = self.audit(
+            AuditAction::SudoEnter,
+            AuditOutcome::Failure,
+            meta,
+            Some(auth.user.id),
+            Some(auth.user.id),
+            serde_json::json!({ "reason": "locked" }),
+        );
+        tx.insert_audit_event(&event).await?;
+        tx.commit().await?;
+        self.forget_user(&auth.user.id);
+        Ok(AuthError::LockedOut)
     }
 
     /// Replaces the current session with a new one in sudo mode, audited as `action`, and
