@@ -7,7 +7,7 @@
 mod support;
 
 use sigra_core::auth::{AuthError, AuthMail, LoginAttempt};
-use sigra_core::store::{AuditOutcome, SessionKind};
+use sigra_core::store::{AuditOutcome, SessionKind, Store as _, Transaction as _, UserStore as _};
 use support::auth::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -518,4 +518,63 @@ async fn email_change_to_an_address_taken_meanwhile_changes_nothing() {
         ),
         0
     );
+}
+
+#[tokio::test]
+async fn links_mailed_to_the_old_address_die_with_an_email_change() {
+    // Whoever still reads the old mailbox must not take the account back with a reset or
+    // magic link mailed there before the change.
+    let e = env(clock!());
+    e.confirmed("old.box@example.com").await;
+    let reset = e.reset_link("old.box@example.com").await;
+    let magic = e.magic_link("old.box@example.com").await;
+    let owner = e.login_ok("old.box@example.com", PW).await;
+    let auth = e.authed(&owner).await;
+    let change = e.email_change_link(&auth, "new.box@example.com").await;
+    e.sigra
+        .confirm_email_change(&auth, &change, &meta())
+        .await
+        .unwrap();
+    e.take_new_notices().await;
+
+    assert!(matches!(
+        e.sigra.check_reset_token(&reset).await,
+        Err(AuthError::InvalidToken)
+    ));
+    assert!(matches!(
+        e.sigra.reset_password(&reset, &pw(PW2), &meta()).await,
+        Err(AuthError::InvalidToken)
+    ));
+    assert!(matches!(
+        e.sigra.log_in_with_magic_link(&magic, &meta()).await,
+        Err(AuthError::InvalidToken)
+    ));
+    e.login_ok("new.box@example.com", PW).await;
+}
+
+#[tokio::test]
+async fn a_link_whose_recipient_is_not_the_current_address_is_refused() {
+    // Even if a token of the old address survived (a store that failed to delete it), it is
+    // refused: the token records where it was mailed.
+    let e = env(clock!());
+    let user = e.confirmed("moved@example.com").await.user;
+    let reset = e.reset_link("moved@example.com").await;
+    let magic = e.magic_link("moved@example.com").await;
+    let mut tx = e.sigra.store().begin().await.unwrap();
+    tx.set_email(&user.id, "moved.elsewhere@example.com")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(
+        e.sigra.check_reset_token(&reset).await,
+        Err(AuthError::InvalidToken)
+    ));
+    assert!(matches!(
+        e.sigra.reset_password(&reset, &pw(PW2), &meta()).await,
+        Err(AuthError::InvalidToken)
+    ));
+    assert!(matches!(
+        e.sigra.log_in_with_magic_link(&magic, &meta()).await,
+        Err(AuthError::InvalidToken)
+    ));
 }

@@ -264,6 +264,84 @@ async fn unconfirmed_users_see_a_banner_and_can_get_a_new_code() {
 }
 
 #[tokio::test]
+async fn a_reset_link_mailed_to_the_old_address_dies_with_an_email_change() {
+    let app = TestApp::start().await;
+    let old = "erin@example.com";
+    let mut erin = app.confirmed_user(old).await;
+    // Someone who reads the old mailbox asks for a reset link there.
+    let mut old_mailbox_reader = app.browser();
+    old_mailbox_reader
+        .submit(
+            "/users/reset_password",
+            "/users/reset_password",
+            &[("email", old)],
+        )
+        .await
+        .assert_redirect("/users/log_in");
+    let reset = link_in(
+        &app.mail(old, "reset_password").await,
+        "/users/reset_password/",
+    );
+
+    // The owner moves the account to a new address.
+    erin.submit(
+        "/users/sudo",
+        "/users/sudo",
+        &[("password", PASSWORD), ("return_to", "/users/settings")],
+    )
+    .await
+    .assert_redirect("/users/settings");
+    erin.post(
+        "/users/settings/email",
+        &[("email", "erin@new.example.com")],
+    )
+    .await
+    .assert_redirect("/users/settings");
+    let change = link_in(
+        &app.mail("erin@new.example.com", "change_email").await,
+        "/users/settings/confirm_email/",
+    );
+    erin.post(&change, &[])
+        .await
+        .assert_redirect("/users/settings");
+
+    // The old link no longer opens the form, nor sets a password.
+    let form = old_mailbox_reader.get(&reset).await;
+    assert_eq!(
+        form.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body.contains("invalid or it has expired"),
+        "{}",
+        form.body
+    );
+    let resp = old_mailbox_reader
+        .post(
+            &reset,
+            &[
+                ("password", "taken over at last"),
+                ("password_confirmation", "taken over at last"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        resp.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        resp.body
+    );
+    assert!(
+        erin.get("/users/settings")
+            .await
+            .body
+            .contains("erin@new.example.com")
+    );
+}
+
+#[tokio::test]
 async fn email_change_needs_sudo_and_the_link_from_the_new_address() {
     let app = TestApp::start().await;
     let mut dave = app.confirmed_user("dave@example.com").await;

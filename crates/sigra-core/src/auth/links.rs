@@ -148,6 +148,9 @@ impl<S: Store> Sigra<S> {
             .user_by_id(&record.user_id)
             .await?
             .ok_or(AuthError::InvalidToken)?;
+        if !super::sent_to_current(&record, &user) {
+            return Err(AuthError::InvalidToken);
+        }
         tx.mark_confirmed(&user.id, now).await?;
         user.confirmed_at.get_or_insert(now);
         tx.delete_user_email_tokens(&user.id, &[EmailTokenContext::MagicLink])
@@ -202,9 +205,17 @@ impl<S: Store> Sigra<S> {
             self.now(),
         )?;
         let mut tx = self.store().begin_read().await?;
-        tx.find_email_token(&EmailTokenContext::ResetPassword, &verified.token.digest())
+        let record = tx
+            .find_email_token(&EmailTokenContext::ResetPassword, &verified.token.digest())
             .await?
             .ok_or(AuthError::InvalidToken)?;
+        let user = tx
+            .user_by_id(&record.user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        if !super::sent_to_current(&record, &user) {
+            return Err(AuthError::InvalidToken);
+        }
         Ok(())
     }
 
@@ -248,7 +259,10 @@ impl<S: Store> Sigra<S> {
             .take_email_token(&EmailTokenContext::ResetPassword, &digest)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        if record.user_id != user.id || record.user_id.to_string() != verified.subject {
+        if record.user_id != user.id
+            || record.user_id.to_string() != verified.subject
+            || !super::sent_to_current(&record, &user)
+        {
             return Err(AuthError::InvalidToken);
         }
         tx.set_password_hash(&user.id, &hash, Some(now)).await?;

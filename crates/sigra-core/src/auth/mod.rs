@@ -145,6 +145,12 @@ fn ttl(d: std::time::Duration) -> time::Duration {
     time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
 }
 
+/// Whether an email token was mailed to the user's current address: a link sent to an
+/// address the account has since left is refused, whoever still reads that mailbox.
+fn sent_to_current(record: &crate::store::EmailTokenRecord, user: &UserRecord) -> bool {
+    record.sent_to.eq_ignore_ascii_case(&user.email)
+}
+
 fn internal(err: impl fmt::Display) -> AuthError {
     AuthError::Internal(err.to_string())
 }

@@ -261,6 +261,9 @@ impl<S: Store> Sigra<S> {
             .user_by_id(&record.user_id)
             .await?
             .ok_or(AuthError::InvalidToken)?;
+        if !super::sent_to_current(&record, &user) {
+            return Err(AuthError::InvalidToken);
+        }
         self.finish_confirmation(tx, user, "link", meta).await
     }
 
@@ -307,6 +310,7 @@ impl<S: Store> Sigra<S> {
             .await?;
         let fresh = record.as_ref().is_some_and(|r| {
             r.user_id == user.id
+                && super::sent_to_current(r, &user)
                 && (now - r.created_at).whole_seconds()
                     < i64::try_from(self.config().tokens().confirm_ttl.as_secs())
                         .unwrap_or(i64::MAX)

@@ -357,8 +357,9 @@ impl<S: Store> Sigra<S> {
             Err(other) => return Err(other.into()),
         }
         tx.mark_confirmed(&auth.user.id, now).await?;
-        tx.delete_user_email_tokens(&auth.user.id, &[context])
-            .await?;
+        // Every link mailed to the old address (reset, magic link, confirmation) dies here:
+        // whoever still reads that mailbox must not take the account back.
+        tx.delete_user_email_tokens(&auth.user.id, &[]).await?;
         let revoked = tx
             .delete_user_sessions(&auth.user.id, Some(&auth.session.id))
             .await?;
