@@ -76,10 +76,20 @@ pub const POSTGRES_HOST_PACKAGE: &str = "sigra-example-host-pg";
 /// The reference host for PostgreSQL: exactly what `cargo sigra install Accounts User users
 /// --database postgres` writes into a fresh app (the reference host in `examples/host` is the
 /// default, SQLite), built once per test process into the workspace's target directory, so
-/// only the generated crate itself compiles.
+/// only the generated crate itself compiles. `SIGRA_E2E_PG_HOST_BIN`, when set, is used
+/// instead (a build of that app made earlier).
 pub fn postgres_host_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("SIGRA_E2E_PG_HOST_BIN") {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "SIGRA_E2E_PG_HOST_BIN={} is not a file",
+                path.display()
+            );
+            return path;
+        }
         let scratch = crate::installer::Scratch::new("pg-host");
         let app = crate::installer::cargo_new(scratch.path(), "app", POSTGRES_HOST_PACKAGE);
         let root = workspace_root();

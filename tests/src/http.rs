@@ -54,6 +54,15 @@ impl Client {
         }
     }
 
+    /// The same browser (a copy of its cookies) talking to the app at `base`: another instance
+    /// of the same app, as behind a load balancer.
+    pub fn with_base(&self, base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            cookies: self.cookies.clone(),
+        }
+    }
+
     /// `GET path`.
     pub fn get(&mut self, path: &str) -> Response {
         self.request("GET", path, None)

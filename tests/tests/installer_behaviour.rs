@@ -351,11 +351,20 @@ fn postgres_changes_only_the_database_specific_files() {
     let (_a, sqlite) = installed("sqlite", &[]);
     let (_b, postgres) = installed("postgres", &["--database", "postgres"]);
     let sqlite_tree = installer::tree(&sqlite);
-    let postgres_tree = installer::tree(&postgres);
+    let mut postgres_tree = installer::tree(&postgres);
+    // Session events (revocation across instances) exist only on PostgreSQL: its triggers
+    // and the listener main starts.
+    let only_postgres = [
+        "migrations/20261204000100_notify_session_changes.sql",
+        "src/accounts/store/session_events.rs",
+    ];
+    for path in only_postgres {
+        assert!(postgres_tree.remove(path).is_some(), "{path} on PostgreSQL");
+    }
     assert_eq!(
         sqlite_tree.keys().collect::<Vec<_>>(),
         postgres_tree.keys().collect::<Vec<_>>(),
-        "the same files"
+        "the same files otherwise"
     );
     let differing: BTreeSet<&str> = sqlite_tree
         .iter()
@@ -368,11 +377,19 @@ fn postgres_changes_only_the_database_specific_files() {
         .map(String::as_str);
     // And the job claim's lock: `FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's write lock
     // (`BEGIN IMMEDIATE`) otherwise.
+    // And where the session-events listener is declared, built and started.
     let expected: BTreeSet<&str> = [
         ".sigra/manifest.toml",
         "Cargo.toml",
         "src/accounts/store/jobs.rs",
+        "src/accounts/store/mod.rs",
+        // Eviction beyond the session cap: `OFFSET $2` (SQLite needs `LIMIT -1` before it).
+        "src/accounts/store/sessions.rs",
+        "src/app.rs",
         "src/db.rs",
+        "src/main.rs",
+        // The conformance tests' module is named after the database.
+        "tests/conformance.rs",
         "tests/support/mod.rs",
     ]
     .into_iter()
@@ -405,6 +422,9 @@ fn postgres_changes_only_the_database_specific_files() {
         );
     }
     assert!(read(&postgres, ".sigra/manifest.toml").contains("database = \"postgres\"\n"));
+    assert!(read(&postgres, "src/main.rs").contains("app::session_events(&state)"));
+    assert!(!read(&sqlite, "src/main.rs").contains("session_events"));
+    assert!(!read(&sqlite, "src/app.rs").contains("session_events"));
 }
 
 #[test]

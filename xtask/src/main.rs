@@ -150,6 +150,18 @@ fn test(root: &Path, quick: bool) -> Step {
                 &env,
             )
         })
+    })
+    .and_then(|()| {
+        // The runs above have every feature; this one has sigra-core's defaults, so the
+        // refusal of settings whose feature is off (`SIGRA_PASSWORD_BREACH_CHECK` without
+        // `breach-check`) is tested too. One library build and one test binary.
+        timed("sigra-core config tests with default features", || {
+            cargo(
+                root,
+                &["test", "-p", "sigra-core", "--test", "config"],
+                &env,
+            )
+        })
     });
     let stopped = timed("PostgreSQL: stop the cluster", || cluster.stop());
     tests?;

@@ -72,7 +72,8 @@ struct InstallArgs {
     /// Do not ask before writing.
     #[arg(long, short = 'y')]
     yes: bool,
-    /// Depend on a local sigra-core checkout (a path relative to the app) instead of crates.io.
+    /// Depend on a local Sigra checkout instead of crates.io: its root or its crates/sigra-core,
+    /// relative to the app or absolute.
     #[arg(long, value_name = "PATH")]
     sigra_path: Option<String>,
 }

@@ -109,3 +109,31 @@ fn the_last_of_a_flag_and_its_negation_wins() {
     assert!(!dir.join("src/lib.rs").exists(), "--dry-run wrote a file");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sigra_path_takes_the_checkout_root_or_its_sigra_core() {
+    let dir =
+        std::env::temp_dir().join(format!("cargo-sigra-cli-sigra-path-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"paths\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    let plan = |path: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-sigra"))
+            .current_dir(&dir)
+            .args(["sigra", "install", "Accounts", "User", "users", "--dry-run"])
+            .args(["--sigra-path", path])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{path}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let want = format!("  sigra-core  {{ path = \"{root}/crates/sigra-core\" }}\n");
+    assert!(plan(root).contains(&want), "{}", plan(root));
+    assert!(plan(&format!("{root}/crates/sigra-core")).contains(&want));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

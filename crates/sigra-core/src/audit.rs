@@ -15,13 +15,15 @@
 //! | `auth.password_reset.request` / `auth.password_reset.complete` | password reset |
 //! | `auth.email_change.request` / `auth.email_change.complete` | email change |
 //! | `auth.password_change` | the user changed their password |
-//! | `security.lockout` | too many failed logins locked the account |
+//! | `security.lockout` | too many failed passwords locked the account for unknown clients, or one known device (metadata `scope`: `unknown_clients` or `device`) |
 //! | `session.create` / `session.delete` / `session.revoke` / `session.revoke_all` / `session.sudo_enter` | sessions |
+//! | `session.evict` | a new session took the user past `session.max_per_user`: the least recently active ones ended (metadata: `count`, `max_per_user`) |
 
 use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
+use crate::auth::DeviceCookie;
 use crate::store::{AuditEvent, AuditOutcome, Id};
 
 /// The largest serialised metadata kept, in bytes; bigger metadata is replaced by a marker.
@@ -67,6 +69,9 @@ pub enum AuditAction {
     SessionRevokeAll,
     /// `session.sudo_enter`
     SudoEnter,
+    /// `session.evict` (a new session ended the user's least recently active ones, beyond
+    /// `session.max_per_user`)
+    SessionEvict,
 }
 
 impl AuditAction {
@@ -95,17 +100,23 @@ impl AuditAction {
             Self::SessionRevoke => "session.revoke",
             Self::SessionRevokeAll => "session.revoke_all",
             Self::SudoEnter => "session.sudo_enter",
+            Self::SessionEvict => "session.evict",
         }
     }
 }
 
-/// Who is asking: the client's address and user agent, recorded on sessions and audit rows.
+/// Who is asking: the client's address and user agent, recorded on sessions and audit rows,
+/// and the device cookie it sent, if any (never recorded; see [`crate::auth::DeviceCookie`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestMeta {
     /// The client IP (as the app's proxy configuration determines it).
     pub ip: Option<IpAddr>,
     /// The `User-Agent` header, if any.
     pub user_agent: Option<String>,
+    /// The device cookie the client sent (unverified; the web layer reads it). A valid one
+    /// for the account keeps a password login or sudo out of the lock that unknown clients'
+    /// failures put on the account. `Debug` is redacted.
+    pub device: Option<DeviceCookie>,
 }
 
 impl RequestMeta {
@@ -120,7 +131,21 @@ impl RequestMeta {
         Self {
             ip,
             user_agent: user_agent.map(|ua| crate::session::clamp_user_agent(&ua)),
+            device: None,
         }
+    }
+
+    /// The same metadata with the device cookie the client sent.
+    ///
+    /// ```
+    /// use sigra_core::audit::RequestMeta;
+    /// use sigra_core::auth::DeviceCookie;
+    /// let meta = RequestMeta::default().with_device(Some(DeviceCookie::new("d1.x.y")));
+    /// assert!(meta.device.is_some());
+    /// ```
+    pub fn with_device(mut self, device: Option<DeviceCookie>) -> Self {
+        self.device = device;
+        self
     }
 
     /// The IP as text, for storage.

@@ -7,7 +7,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`password`] | Argon2id hashing, bcrypt verify-and-upgrade, rehash policy, password policy, bounded hashing pool |
+//! | [`password`] | Argon2id hashing, bcrypt verify-and-upgrade, rehash policy, password policy, bounded hashing pool, breached-password check (its HTTP client with feature `breach-check`) |
 //! | [`token`] | random tokens, SHA-256 digests, HMAC envelopes bound to purpose/subject/age, numeric codes |
 //! | [`keys`] | the secret key base and per-purpose key derivation |
 //! | [`encryption`] | AES-256-GCM encryption at rest with key ids and rotation |

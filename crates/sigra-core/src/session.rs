@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::config::{CookieConfig, SessionConfig};
+use crate::config::{CookieConfig, SameSite, SessionConfig};
 use crate::store::{SessionKind, SessionRecord};
 
 /// Longest user agent stored with a session, in bytes.
@@ -156,14 +156,14 @@ pub fn clamp_user_agent(user_agent: &str) -> String {
 /// let cookie = SessionCookie::new(&CookieConfig::default());
 /// assert_eq!(cookie.name(), "__Host-sigra_session");
 /// let set = cookie.set("TOKEN", None);
-/// assert_eq!(set, "__Host-sigra_session=TOKEN; Path=/; HttpOnly; SameSite=Lax; Secure");
+/// assert_eq!(set, "__Host-sigra_session=TOKEN; HttpOnly; SameSite=Lax; Secure; Path=/");
 /// assert!(cookie.clear().contains("Max-Age=0"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionCookie {
     name: String,
     secure: bool,
-    same_site: &'static str,
+    same_site: SameSite,
 }
 
 impl SessionCookie {
@@ -178,7 +178,7 @@ impl SessionCookie {
         Self {
             name: config.effective_name(),
             secure: config.secure,
-            same_site: config.same_site.attribute(),
+            same_site: config.same_site,
         }
     }
 
@@ -192,14 +192,6 @@ impl SessionCookie {
         &self.name
     }
 
-    fn attributes(&self) -> String {
-        let mut attrs = format!("Path=/; HttpOnly; SameSite={}", self.same_site);
-        if self.secure {
-            attrs.push_str("; Secure");
-        }
-        attrs
-    }
-
     /// A `Set-Cookie` value storing `token`, persistent for `max_age` when given.
     ///
     /// ```
@@ -208,11 +200,7 @@ impl SessionCookie {
     /// assert!(v.contains("Max-Age=60"));
     /// ```
     pub fn set(&self, token: &str, max_age: Option<Duration>) -> String {
-        let mut value = format!("{}={token}; {}", self.name, self.attributes());
-        if let Some(age) = max_age {
-            value.push_str(&format!("; Max-Age={}", age.as_secs()));
-        }
-        value
+        write_set_cookie(&self.name, token, self.secure, self.same_site, max_age)
     }
 
     /// A `Set-Cookie` value that deletes the cookie.
@@ -220,23 +208,27 @@ impl SessionCookie {
     /// ```
     /// # let c = sigra_core::session::SessionCookie::new(&Default::default());
     /// assert!(c.clear().starts_with("__Host-sigra_session=;"));
+    /// assert!(c.clear().contains("Max-Age=0"));
     /// ```
     pub fn clear(&self) -> String {
-        format!("{}=; {}; Max-Age=0", self.name, self.attributes())
+        write_set_cookie(
+            &self.name,
+            "",
+            self.secure,
+            self.same_site,
+            Some(Duration::ZERO),
+        )
     }
 
     /// Finds this cookie's value in a `Cookie` request header.
     ///
     /// ```
     /// # let c = sigra_core::session::SessionCookie::new(&Default::default());
-    /// assert_eq!(c.find("a=1; __Host-sigra_session=abc; b=2"), Some("abc"));
+    /// assert_eq!(c.find("a=1; __Host-sigra_session=abc; b=2").as_deref(), Some("abc"));
     /// assert_eq!(c.find("sigra_session=abc"), None);
     /// ```
-    pub fn find<'a>(&self, cookie_header: &'a str) -> Option<&'a str> {
-        cookie_header.split(';').find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == self.name).then_some(value.trim())
-        })
+    pub fn find(&self, cookie_header: &str) -> Option<String> {
+        read_cookie(cookie_header, &self.name)
     }
 }
 
@@ -360,8 +352,87 @@ mod tests {
             ..CookieConfig::default()
         };
         let c = SessionCookie::new(&cfg);
-        assert_eq!(c.find("xsigra_session=1; sigra_session=2"), Some("2"));
+        assert_eq!(
+            c.find("xsigra_session=1; sigra_session=2").as_deref(),
+            Some("2")
+        );
         assert_eq!(c.find(""), None);
         assert!(!c.set("t", None).contains("Secure"));
+    }
+}
+
+/// The one `Cookie` request-header parser of sigra-core (the [`cookie`] crate's): the value of
+/// the first cookie named exactly `name` in one header, surrounding quotes removed. Pairs that
+/// do not parse are skipped; `None` when absent.
+pub(crate) fn read_cookie(header: &str, name: &str) -> Option<String> {
+    cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value_trimmed().to_owned())
+}
+
+/// The one `Set-Cookie` writer of sigra-core (the [`cookie`] crate's): `Path=/`, `HttpOnly`,
+/// the given `SameSite`, `Secure` when `secure`, and `Max-Age` when given (zero deletes).
+pub(crate) fn write_set_cookie(
+    name: &str,
+    value: &str,
+    secure: bool,
+    same_site: SameSite,
+    max_age: Option<Duration>,
+) -> String {
+    let same_site = match same_site {
+        SameSite::Strict => cookie::SameSite::Strict,
+        SameSite::Lax => cookie::SameSite::Lax,
+        SameSite::None => cookie::SameSite::None,
+    };
+    let mut builder = cookie::Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure);
+    if let Some(age) = max_age {
+        let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        builder = builder.max_age(cookie::time::Duration::seconds(secs));
+    }
+    builder.build().to_string()
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    use super::*;
+
+    #[test]
+    fn writes_every_attribute_and_reads_back() {
+        let set = write_set_cookie(
+            "__Host-s",
+            "v1",
+            true,
+            SameSite::Lax,
+            Some(Duration::from_secs(60)),
+        );
+        for attr in [
+            "__Host-s=v1",
+            "; HttpOnly",
+            "; SameSite=Lax",
+            "; Secure",
+            "; Path=/",
+            "; Max-Age=60",
+        ] {
+            assert!(set.contains(attr), "{set} lacks {attr}");
+        }
+        let dev = write_set_cookie("s", "", false, SameSite::Strict, Some(Duration::ZERO));
+        assert!(
+            dev.starts_with("s=;") && dev.contains("; Max-Age=0") && !dev.contains("Secure"),
+            "{dev}"
+        );
+        assert_eq!(
+            read_cookie("a=1; s=\"quoted\"; s=2", "s").as_deref(),
+            Some("quoted")
+        );
+        assert_eq!(
+            read_cookie("a=1;;  b = 2 ; junk", "b").as_deref(),
+            Some("2")
+        );
+        assert_eq!(read_cookie("xs=1", "s"), None);
     }
 }

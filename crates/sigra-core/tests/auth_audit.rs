@@ -58,11 +58,16 @@ async fn every_flow_is_audited_with_request_meta_and_without_secrets() {
         .unwrap();
     let _ = e
         .sigra
-        .confirm_with_code("amy@example.com", other_code(&c.code), &meta())
+        .confirm_with_code(
+            "amy@example.com",
+            other_code(&c.code),
+            c.evidence(),
+            &meta(),
+        )
         .await;
     let first = e
         .sigra
-        .confirm_with_code("amy@example.com", &c.code, &meta())
+        .confirm_with_code("amy@example.com", &c.code, c.evidence(), &meta())
         .await
         .unwrap();
     remember(&mut secrets, &first.token.cookie_value());
@@ -233,7 +238,9 @@ async fn a_change_and_its_audit_row_commit_together() {
     // Confirmation: the session row failing rolls back the confirmation and keeps the tokens.
     e.fail_on(Some("session.create"));
     assert!(matches!(
-        e.sigra.confirm_with_link(&c.token, &meta()).await,
+        e.sigra
+            .confirm_with_link(&c.token, c.evidence(), &meta())
+            .await,
         Err(AuthError::Store(_))
     ));
     assert!(
@@ -244,7 +251,11 @@ async fn a_change_and_its_audit_row_commit_together() {
             .is_none()
     );
     e.fail_on(None);
-    let l = e.sigra.confirm_with_link(&c.token, &meta()).await.unwrap();
+    let l = e
+        .sigra
+        .confirm_with_link(&c.token, c.evidence(), &meta())
+        .await
+        .unwrap();
     let id = l.user.id;
 
     // Lockout: the fifth failure's row failing leaves the count at four, unlocked, and no

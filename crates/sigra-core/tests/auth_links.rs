@@ -10,6 +10,7 @@ mod support;
 
 use std::sync::Arc;
 
+use sigra_core::auth::ConfirmEvidence;
 use sigra_core::auth::{AuthError, AuthMail};
 use sigra_core::store::AuditOutcome;
 use support::auth::*;
@@ -270,7 +271,9 @@ async fn links_signed_for_another_purpose_or_forged_are_refused() {
     // A reset token used as a confirmation, magic or email-change token, and so on.
     for token in [&reset, &magic] {
         assert!(matches!(
-            e.sigra.confirm_with_link(token, &meta()).await,
+            e.sigra
+                .confirm_with_link(token, ConfirmEvidence::none(), &meta())
+                .await,
             Err(AuthError::InvalidToken)
         ));
         assert!(matches!(
@@ -306,14 +309,19 @@ async fn links_signed_for_another_purpose_or_forged_are_refused() {
     tampered.replace_range(mac_at..=mac_at, flipped);
     for bad in ["", "garbage", "v1.x.y", tampered.as_str()] {
         assert!(matches!(
-            e.sigra.confirm_with_link(bad, &meta()).await,
+            e.sigra
+                .confirm_with_link(bad, ConfirmEvidence::none(), &meta())
+                .await,
             Err(AuthError::InvalidToken)
         ));
     }
     // None of that used anything up, or mailed anyone.
     e.assert_no_new_notices().await;
     e.sigra.check_reset_token(&reset).await.unwrap();
-    e.sigra.confirm_with_link(&c.token, &meta()).await.unwrap();
+    e.sigra
+        .confirm_with_link(&c.token, c.evidence(), &meta())
+        .await
+        .unwrap();
     e.sigra
         .log_in_with_magic_link(&magic, &meta())
         .await

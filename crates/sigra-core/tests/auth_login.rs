@@ -9,7 +9,7 @@ mod support;
 
 use std::sync::Arc;
 
-use sigra_core::auth::{AuthError, AuthMail, LoginAttempt, Sigra};
+use sigra_core::auth::{AuthError, AuthMail, LockoutScope, LoginAttempt, Sigra};
 use sigra_core::config::{SigraConfig, UnconfirmedPolicy};
 use sigra_core::password::Verification;
 use sigra_core::store::{AuditOutcome, SessionKind};
@@ -58,7 +58,8 @@ async fn five_failures_lock_for_fifteen_minutes_with_one_notice() {
     assert_eq!(
         e.take_new_notices().await,
         [AuthMail::LockoutNotice {
-            to: "quin@example.com".into()
+            to: "quin@example.com".into(),
+            scope: LockoutScope::UnknownClients
         }]
     );
     let locked = e.user_by_id(&id).await;
@@ -159,7 +160,8 @@ async fn race_wrong_logins(e: &Env, email: &'static str, n: usize) -> usize {
         assert_eq!(
             notice,
             &AuthMail::LockoutNotice {
-                to: email.to_owned()
+                to: email.to_owned(),
+                scope: LockoutScope::UnknownClients
             }
         );
     }
@@ -265,7 +267,8 @@ async fn a_count_above_a_lowered_threshold_still_locks() {
     assert_eq!(
         lenient.take_new_notices().await,
         [AuthMail::LockoutNotice {
-            to: "wendy@example.com".into()
+            to: "wendy@example.com".into(),
+            scope: LockoutScope::UnknownClients
         }]
     );
     assert!(lenient.user_by_id(&id).await.locked_at.is_some());
@@ -339,7 +342,10 @@ async fn unconfirmed_accounts_are_blocked_only_when_configured() {
     e.login_fails_silently("yara@example.com", WRONG).await;
     let id = e.user("yara@example.com").await.unwrap().id;
     assert!(e.sigra.list_sessions(&id).await.unwrap().is_empty());
-    e.sigra.confirm_with_link(&c.token, &meta()).await.unwrap();
+    e.sigra
+        .confirm_with_link(&c.token, c.evidence(), &meta())
+        .await
+        .unwrap();
     e.login_ok("yara@example.com", PW).await;
 
     // The default allows them.
@@ -385,6 +391,13 @@ async fn a_login_from_an_ip_no_session_has_is_audited_and_mailed() {
         ),
         1
     );
+    let event = e
+        .audit()
+        .into_iter()
+        .find(|a| a.action == "security.suspicious_login")
+        .unwrap();
+    assert_eq!(event.metadata, serde_json::json!({ "reason": "new_ip" }));
+    assert_eq!(event.ip.as_deref(), Some("198.51.100.4"));
     // That IP now has a session: the next login from it is not suspicious.
     let back = e
         .sigra
@@ -435,6 +448,79 @@ async fn a_login_without_any_live_session_is_not_suspicious() {
         .await
         .unwrap();
     assert!(matches!(away, LoginAttempt::Success(_)), "{away:?}");
+    e.assert_no_new_notices().await;
+}
+
+#[tokio::test]
+async fn the_new_address_check_sees_every_session_of_the_user_and_no_pending_one() {
+    let e = env(clock!());
+    // The oldest session comes from 192.0.2.1, then many from the usual address.
+    let first = e.confirmed("many-ips@example.com").await;
+    e.sigra
+        .log_in(
+            "many-ips@example.com",
+            &pw(PW),
+            false,
+            &meta_from("192.0.2.1"),
+        )
+        .await
+        .unwrap();
+    e.take_new_notices().await;
+    for _ in 0..50 {
+        e.clock.advance(1);
+        e.login_ok("many-ips@example.com", PW).await;
+    }
+    e.assert_no_new_notices().await;
+    // The oldest session's address is still known; a prefix of it is not.
+    e.sigra
+        .log_in(
+            "many-ips@example.com",
+            &pw(PW),
+            false,
+            &meta_from("192.0.2.1"),
+        )
+        .await
+        .unwrap();
+    e.assert_no_new_notices().await;
+    e.sigra
+        .log_in(
+            "many-ips@example.com",
+            &pw(PW),
+            false,
+            &meta_from("192.0.2.10"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        e.take_notice().await,
+        AuthMail::SuspiciousLogin { ip: Some(ip), .. } if ip == "192.0.2.10"
+    ));
+    assert_eq!(
+        e.audit_count(
+            "security.suspicious_login",
+            AuditOutcome::Success,
+            Some(&first.user.id)
+        ),
+        2,
+        "the first login from 192.0.2.1 and the one from 192.0.2.10"
+    );
+
+    // A user whose only session waits for its second factor has nothing to compare with.
+    let other = e.confirmed("pending-only@example.com").await;
+    e.sigra
+        .log_out(&other.token.cookie_value(), &meta())
+        .await
+        .unwrap();
+    e.insert_mfa_pending(&other.user.id).await;
+    e.sigra
+        .log_in(
+            "pending-only@example.com",
+            &pw(PW),
+            false,
+            &meta_from("198.51.100.77"),
+        )
+        .await
+        .unwrap();
     e.assert_no_new_notices().await;
 }
 

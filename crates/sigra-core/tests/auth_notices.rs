@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sigra_core::auth::{AuthError, AuthMail, NoticeError, Sigra};
+use sigra_core::auth::{AuthError, AuthMail, LockoutScope, NoticeError, Sigra};
 use sigra_core::jobs::{JobError, JobOutcome, JobSettings, MAIL_QUEUE, Worker};
 use sigra_core::keys::SecretKeyBase;
 use sigra_core::store::{JobRecord, JobStatus, NewJob};
@@ -227,7 +227,8 @@ async fn a_locking_login_whose_transaction_fails_enqueues_no_lockout_notice() {
     assert_eq!(
         e.take_new_notices().await,
         [AuthMail::LockoutNotice {
-            to: "hal@example.com".into()
+            to: "hal@example.com".into(),
+            scope: LockoutScope::UnknownClients
         }]
     );
 }

@@ -9,6 +9,7 @@ mod support;
 
 use std::time::Duration;
 
+use sigra_core::auth::ConfirmEvidence;
 use sigra_core::auth::{AuthError, AuthMail, Sigra};
 use sigra_core::keys::SecretKeyBase;
 use sigra_core::password::{PasswordError, Verification};
@@ -154,17 +155,24 @@ async fn mails_to_one_user_are_limited_to_three_per_fifteen_minutes() {
     // A resend replaces the earlier link and code.
     let stale = e
         .sigra
-        .confirm_with_code("dave@example.com", &latest, &meta())
+        .confirm_with_code(
+            "dave@example.com",
+            &latest,
+            ConfirmEvidence::none(),
+            &meta(),
+        )
         .await;
     if latest != again.code {
         assert!(matches!(stale, Err(AuthError::InvalidCode)), "{stale:?}");
     }
     assert!(matches!(
-        e.sigra.confirm_with_link(&first.token, &meta()).await,
+        e.sigra
+            .confirm_with_link(&first.token, first.evidence(), &meta())
+            .await,
         Err(AuthError::InvalidToken)
     ));
     e.sigra
-        .confirm_with_link(&again.token, &meta())
+        .confirm_with_link(&again.token, again.evidence(), &meta())
         .await
         .unwrap();
     // A confirmed account gets no more confirmation mails.
@@ -307,7 +315,7 @@ async fn confirm_with_code_logs_in_and_uses_up_link_and_code() {
     e.clock.advance(MIN);
     let logged_in = e
         .sigra
-        .confirm_with_code("HANA@example.com", &c.code, &meta())
+        .confirm_with_code("HANA@example.com", &c.code, c.evidence(), &meta())
         .await
         .unwrap();
     assert_eq!(logged_in.user.email, "hana@example.com");
@@ -324,12 +332,14 @@ async fn confirm_with_code_logs_in_and_uses_up_link_and_code() {
     // Both tokens are gone.
     assert!(matches!(
         e.sigra
-            .confirm_with_code("hana@example.com", &c.code, &meta())
+            .confirm_with_code("hana@example.com", &c.code, c.evidence(), &meta())
             .await,
         Err(AuthError::InvalidCode)
     ));
     assert!(matches!(
-        e.sigra.confirm_with_link(&c.token, &meta()).await,
+        e.sigra
+            .confirm_with_link(&c.token, c.evidence(), &meta())
+            .await,
         Err(AuthError::InvalidToken)
     ));
     let id = logged_in.user.id;
@@ -353,12 +363,17 @@ async fn confirmation_codes_allow_five_tries_per_window_for_known_and_unknown_em
     for _ in 0..5 {
         let known = e
             .sigra
-            .confirm_with_code("ivan@example.com", wrong, &meta())
+            .confirm_with_code("ivan@example.com", wrong, ConfirmEvidence::none(), &meta())
             .await
             .unwrap_err();
         let unknown = e
             .sigra
-            .confirm_with_code("nobody@example.com", wrong, &meta())
+            .confirm_with_code(
+                "nobody@example.com",
+                wrong,
+                ConfirmEvidence::none(),
+                &meta(),
+            )
             .await
             .unwrap_err();
         assert!(matches!(known, AuthError::InvalidCode), "{known:?}");
@@ -374,12 +389,17 @@ async fn confirmation_codes_allow_five_tries_per_window_for_known_and_unknown_em
     e.clock.advance(MIN);
     let known = e
         .sigra
-        .confirm_with_code("ivan@example.com", &c.code, &meta())
+        .confirm_with_code("ivan@example.com", &c.code, c.evidence(), &meta())
         .await
         .unwrap_err();
     let unknown = e
         .sigra
-        .confirm_with_code("nobody@example.com", "12ab", &meta())
+        .confirm_with_code(
+            "nobody@example.com",
+            "12ab",
+            ConfirmEvidence::none(),
+            &meta(),
+        )
         .await
         .unwrap_err();
     let (
@@ -403,7 +423,7 @@ async fn confirmation_codes_allow_five_tries_per_window_for_known_and_unknown_em
     // The next window allows the right code.
     e.clock.advance(14 * MIN);
     e.sigra
-        .confirm_with_code("ivan@example.com", &c.code, &meta())
+        .confirm_with_code("ivan@example.com", &c.code, c.evidence(), &meta())
         .await
         .unwrap();
     e.assert_no_new_notices().await;
@@ -413,17 +433,23 @@ async fn confirmation_codes_allow_five_tries_per_window_for_known_and_unknown_em
 async fn confirmation_links_are_single_use_and_log_in() {
     let e = env(clock!());
     let c = e.register("jane@example.com").await;
-    let logged_in = e.sigra.confirm_with_link(&c.token, &meta()).await.unwrap();
+    let logged_in = e
+        .sigra
+        .confirm_with_link(&c.token, c.evidence(), &meta())
+        .await
+        .unwrap();
     assert!(logged_in.user.confirmed_at.is_some());
     assert!(e.auth(&logged_in).await.is_some());
     assert!(matches!(
-        e.sigra.confirm_with_link(&c.token, &meta()).await,
+        e.sigra
+            .confirm_with_link(&c.token, c.evidence(), &meta())
+            .await,
         Err(AuthError::InvalidToken)
     ));
     // The code went with it.
     assert!(matches!(
         e.sigra
-            .confirm_with_code("jane@example.com", &c.code, &meta())
+            .confirm_with_code("jane@example.com", &c.code, c.evidence(), &meta())
             .await,
         Err(AuthError::InvalidCode)
     ));
@@ -447,18 +473,25 @@ async fn confirmation_links_and_codes_expire_after_48_hours() {
 
     e.clock.advance(47 * HOUR);
     e.sigra
-        .confirm_with_link(&early.token, &meta())
+        .confirm_with_link(&early.token, early.evidence(), &meta())
         .await
         .unwrap();
 
     e.clock.advance(HOUR + 1);
     assert!(matches!(
-        e.sigra.confirm_with_link(&late.token, &meta()).await,
+        e.sigra
+            .confirm_with_link(&late.token, late.evidence(), &meta())
+            .await,
         Err(AuthError::InvalidToken)
     ));
     assert!(matches!(
         e.sigra
-            .confirm_with_code("mia@example.com", &code_user.code, &meta())
+            .confirm_with_code(
+                "mia@example.com",
+                &code_user.code,
+                code_user.evidence(),
+                &meta()
+            )
             .await,
         Err(AuthError::InvalidCode)
     ));
@@ -488,13 +521,15 @@ async fn a_token_from_another_secret_key_base_is_refused() {
         .build()
         .unwrap();
     assert!(matches!(
-        other.confirm_with_link(&c.token, &meta()).await,
+        other
+            .confirm_with_link(&c.token, c.evidence(), &meta())
+            .await,
         Err(AuthError::InvalidToken)
     ));
     // The code is keyed by the secret too.
     assert!(matches!(
         other
-            .confirm_with_code("otto@example.com", &c.code, &meta())
+            .confirm_with_code("otto@example.com", &c.code, c.evidence(), &meta())
             .await,
         Err(AuthError::InvalidCode)
     ));

@@ -327,6 +327,151 @@ async fn a_password_change_ends_cached_sessions_at_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the per-user cap (session.max_per_user)
+// ---------------------------------------------------------------------------------------------
+
+fn evictions(e: &Env, user: &Id) -> Vec<serde_json::Value> {
+    e.audit()
+        .into_iter()
+        .filter(|a| a.action == "session.evict" && a.target_id.as_ref() == Some(user))
+        .map(|a| {
+            assert_eq!(a.outcome, AuditOutcome::Success);
+            assert_eq!(a.actor_id.as_ref(), Some(user));
+            a.metadata
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_101st_session_ends_the_least_recently_active_one_and_is_audited() {
+    let e = env(clock!());
+    let first = e.confirmed("hundred@example.com").await;
+    let id = first.user.id;
+    let mut logins = vec![first];
+    for _ in 1..100 {
+        e.clock.advance(1);
+        logins.push(e.login_ok("hundred@example.com", PW).await);
+    }
+    assert_eq!(e.sigra.list_sessions(&id).await.unwrap().len(), 100);
+    assert!(evictions(&e, &id).is_empty(), "100 sessions are allowed");
+    // The oldest session is used again: the least recently active is now the second one.
+    e.clock.advance(6 * MIN);
+    assert!(e.auth(&logins[0]).await.is_some());
+
+    e.clock.advance(1);
+    let newest = e.login_ok("hundred@example.com", PW).await;
+    assert_eq!(
+        evictions(&e, &id),
+        [serde_json::json!({ "count": 1, "max_per_user": 100 })]
+    );
+    assert!(e.session_row(&digest_of(&logins[1].token)).await.is_none());
+    assert!(e.auth(&logins[1]).await.is_none());
+    for kept in [&logins[0], &logins[2], &logins[99], &newest] {
+        assert!(e.session_row(&digest_of(&kept.token)).await.is_some());
+    }
+    let listed = e.sigra.list_sessions(&id).await.unwrap();
+    assert_eq!(listed.len(), 100);
+    assert_eq!(listed[0].id, newest.session.id);
+    // The eviction is written in the login's transaction, right before its session.create.
+    let actions: Vec<String> = e
+        .audit()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|a| a.action.clone())
+        .collect();
+    assert_eq!(actions, ["session.create", "session.evict"]);
+
+    // The next one ends the next least recently active.
+    e.clock.advance(1);
+    e.login_ok("hundred@example.com", PW).await;
+    assert_eq!(evictions(&e, &id).len(), 2);
+    assert!(e.session_row(&digest_of(&logins[2].token)).await.is_none());
+    assert!(e.session_row(&digest_of(&logins[0].token)).await.is_some());
+    assert_eq!(e.sigra.list_sessions(&id).await.unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn an_evicted_session_leaves_the_session_cache_at_once() {
+    let config = SigraConfig::builder()
+        .session(|s| s.max_per_user = 2)
+        .build()
+        .unwrap();
+    let e = env_with(clock!(), config);
+    let a = e.confirmed("cap@example.com").await;
+    e.clock.advance(1);
+    let b = e.login_ok("cap@example.com", PW).await;
+    // Both are read once, so both are cached (for 10 s by default).
+    assert!(e.auth(&a).await.is_some());
+    assert!(e.auth(&b).await.is_some());
+    e.clock.advance(1);
+    let c = e.login_ok("cap@example.com", PW).await;
+    assert!(
+        e.auth(&a).await.is_none(),
+        "evicted: refused at once although it was cached"
+    );
+    assert!(e.auth(&b).await.is_some());
+    assert!(e.auth(&c).await.is_some());
+    assert_eq!(
+        evictions(&e, &a.user.id),
+        [serde_json::json!({ "count": 1, "max_per_user": 2 })]
+    );
+}
+
+#[tokio::test]
+async fn the_cap_neither_counts_nor_ends_mfa_pending_sessions() {
+    let config = SigraConfig::builder()
+        .session(|s| s.max_per_user = 2)
+        .build()
+        .unwrap();
+    let e = env_with(clock!(), config);
+    let a = e.confirmed("pending-cap@example.com").await;
+    let pending = e.insert_mfa_pending(&a.user.id).await;
+    let pending = sigra_core::token::Token::parse(&pending).unwrap().digest();
+    e.clock.advance(1);
+    let b = e.login_ok("pending-cap@example.com", PW).await;
+    assert!(
+        evictions(&e, &a.user.id).is_empty(),
+        "two sessions and a pending one"
+    );
+    e.clock.advance(1);
+    let c = e.login_ok("pending-cap@example.com", PW).await;
+    assert_eq!(evictions(&e, &a.user.id).len(), 1);
+    assert!(e.auth(&a).await.is_none());
+    assert!(e.auth(&b).await.is_some() && e.auth(&c).await.is_some());
+    assert!(
+        e.session_row(&pending).await.is_some(),
+        "the pending session is older but not counted, and ends on its own timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_cap_of_one_keeps_only_the_new_session_and_rotation_evicts_nothing() {
+    let config = SigraConfig::builder()
+        .session(|s| s.max_per_user = 1)
+        .build()
+        .unwrap();
+    let e = env_with(clock!(), config);
+    let a = e.confirmed("solo@example.com").await;
+    e.clock.advance(1);
+    let b = e.login_ok("solo@example.com", PW).await;
+    assert!(e.auth(&a).await.is_none());
+    assert_eq!(
+        evictions(&e, &a.user.id),
+        [serde_json::json!({ "count": 1, "max_per_user": 1 })]
+    );
+    // Changing the password replaces the current session: nothing beyond the cap.
+    let auth = e.authed(&b).await;
+    let rotated = e
+        .sigra
+        .change_password(&auth, &PW2.into(), &meta())
+        .await
+        .unwrap();
+    assert!(e.auth(&rotated).await.is_some());
+    assert_eq!(evictions(&e, &a.user.id).len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
 // pruning
 // ---------------------------------------------------------------------------------------------
 

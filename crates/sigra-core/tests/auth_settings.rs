@@ -6,7 +6,7 @@
 #[macro_use]
 mod support;
 
-use sigra_core::auth::{AuthError, AuthMail, LoginAttempt};
+use sigra_core::auth::{AuthError, AuthMail, LockoutScope, LoginAttempt};
 use sigra_core::store::{AuditOutcome, SessionKind, Store as _, Transaction as _, UserStore as _};
 use support::auth::*;
 
@@ -138,7 +138,8 @@ async fn wrong_sudo_passwords_lock_the_account_and_end_the_session() {
     assert_eq!(
         e.take_new_notices().await,
         [AuthMail::LockoutNotice {
-            to: "sudo-guess@example.com".into()
+            to: "sudo-guess@example.com".into(),
+            scope: LockoutScope::UnknownClients
         }],
         "the owner is told once"
     );

@@ -5,8 +5,7 @@
 
 use proptest::prelude::*;
 use sigra_core::config::{
-    ConfigError, DeletionMode, SameSite, SignCountPolicy, SigraConfig, SigraConfigBuilder,
-    UnconfirmedPolicy, UserVerification,
+    ConfigError, SameSite, SigraConfig, SigraConfigBuilder, UnconfirmedPolicy,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,6 +52,7 @@ fn session_defaults() {
     assert_eq!(s.last_active_write_interval, mins(5));
     assert_eq!(s.sudo_window, mins(5));
     assert_eq!(s.mfa_pending_timeout, mins(5));
+    assert_eq!(s.max_per_user, 100);
 }
 
 #[test]
@@ -82,23 +82,20 @@ fn lockout_and_rate_limit_defaults() {
     let c = SigraConfig::default();
     assert_eq!(c.lockout().threshold, 5);
     assert_eq!(c.lockout().duration, mins(15));
+    assert_eq!(c.lockout().device_cookie_ttl, days(365));
+    // Browsers cap cookie lifetimes at 400 days; longer needs the danger method.
+    assert!(
+        b().lockout(|l| l.device_cookie_ttl = days(401))
+            .build()
+            .is_err()
+    );
+    assert!(
+        b().lockout(|l| l.device_cookie_ttl = Duration::ZERO)
+            .build()
+            .is_err()
+    );
     assert_eq!(c.rate_limit().auth.max, 10);
     assert_eq!(c.rate_limit().auth.window, mins(1));
-}
-
-#[test]
-fn mfa_and_passkey_defaults() {
-    let c = SigraConfig::default();
-    let m = c.mfa();
-    assert_eq!(m.lockout_threshold, 5);
-    assert_eq!(m.lockout_duration, mins(15));
-    assert_eq!(m.totp_skew_steps, 1);
-    assert_eq!(m.backup_code_count, 8);
-    assert_eq!(m.trust_browser_ttl, days(30));
-    let p = c.passkey();
-    assert_eq!(p.challenge_ttl, secs(60));
-    assert_eq!(p.user_verification, UserVerification::Preferred);
-    assert_eq!(p.sign_count_policy, SignCountPolicy::Warn);
 }
 
 #[test]
@@ -117,43 +114,33 @@ fn password_and_argon2_defaults() {
 }
 
 #[test]
-fn api_token_jwt_and_app_session_defaults() {
+fn account_and_audit_defaults() {
     let c = SigraConfig::default();
-    let a = c.api_token();
-    assert_eq!(a.prefix, "sigra_sk_");
-    assert_eq!(a.last_used_write_interval, mins(5));
-    assert_eq!(a.max_ttl, None);
-    assert!(!a.require_expiry);
-    assert!(!a.write_implies_read);
-    let j = c.jwt();
-    assert_eq!(j.access_ttl, mins(15));
-    assert_eq!(j.refresh_ttl, days(30));
-    assert_eq!(j.clock_skew, secs(60));
-    assert_eq!(c.app_session().continuation_ttl, mins(5));
-    assert_eq!(c.app_session().code_ttl, secs(60));
-}
-
-#[test]
-fn lifecycle_defaults() {
-    let c = SigraConfig::default();
-    assert_eq!(c.impersonation().idle_timeout, mins(15));
-    assert_eq!(c.impersonation().absolute_timeout, mins(30));
-    assert_eq!(c.organization().slug_alias_ttl, days(7));
     assert_eq!(c.account().unconfirmed, UnconfirmedPolicy::Allow);
-    assert_eq!(c.account().deletion_mode, DeletionMode::Soft);
-    assert_eq!(c.account().deletion_grace, days(14));
     assert_eq!(c.audit().metadata_max_bytes, 8 * 1024);
 }
 
+/// Settings exist only for what is built: a feature brings its group when it lands.
 #[test]
-fn webhook_defaults() {
-    let w = SigraConfig::default().webhook().clone();
-    assert_eq!(w.tolerance, mins(5));
-    assert_eq!(
-        w.retry_backoff,
-        vec![mins(1), mins(5), mins(15), hours(1), hours(3)]
-    );
-    assert_eq!(w.max_attempts(), 6);
+fn no_settings_for_features_not_built_yet() {
+    for gone in [
+        "SIGRA_MFA_",
+        "SIGRA_PASSKEY_",
+        "SIGRA_API_TOKEN_",
+        "SIGRA_JWT_",
+        "SIGRA_APP_SESSION_",
+        "SIGRA_IMPERSONATION_",
+        "SIGRA_ORG_",
+        "SIGRA_WEBHOOK_",
+        "SIGRA_ACCOUNT_DELETION_",
+    ] {
+        assert!(
+            SigraConfig::env_var_names()
+                .iter()
+                .all(|n| !n.starts_with(gone)),
+            "{gone}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- validation
@@ -198,6 +185,11 @@ fn unsafe_values_are_refused_with_the_setting_and_the_rule() {
         "must not exceed session.remember_me_absolute_timeout",
     );
     refused(
+        b().session(|s| s.max_per_user = 0),
+        "session.max_per_user",
+        "must be at least 1",
+    );
+    refused(
         b().session(|s| s.last_active_write_interval = mins(30)),
         "session.last_active_write_interval",
         "shorter than the shortest idle timeout",
@@ -223,8 +215,8 @@ fn unsafe_values_are_refused_with_the_setting_and_the_rule() {
         "0 would switch the protection off",
     );
     refused(
-        b().mfa(|m| m.lockout_threshold = 0),
-        "mfa.lockout_threshold",
+        b().tokens(|t| t.resend.max = 0),
+        "tokens.resend.max",
         "at least 1",
     );
     refused(
@@ -301,55 +293,14 @@ fn unsafe_values_are_refused_with_the_setting_and_the_rule() {
         "1 to 64 characters",
     );
     refused(
-        b().api_token(|a| a.prefix = "eyjtoken_".into()),
-        "api_token.prefix",
-        "must not start with eyj",
-    );
-    refused(
-        b().api_token(|a| a.prefix = "Sigra_".into()),
-        "api_token.prefix",
-        "lowercase",
-    );
-    refused(
-        b().api_token(|a| a.max_ttl = Some(Duration::ZERO)),
-        "api_token.max_ttl",
+        b().tokens(|t| t.confirm_ttl = Duration::ZERO),
+        "tokens.confirm_ttl",
         "longer than 0",
     );
     refused(
-        b().jwt(|j| j.clock_skew = mins(15)),
-        "jwt.clock_skew",
-        "shorter than jwt.access_ttl",
-    );
-    refused(
-        b().jwt(|j| j.access_ttl = hours(2)),
-        "jwt.access_ttl",
-        "at most 1h",
-    );
-    refused(
-        b().danger_allow_long_lifetimes()
-            .jwt(|j| j.refresh_ttl = mins(10)),
-        "jwt.refresh_ttl",
-        "longer than jwt.access_ttl",
-    );
-    refused(
-        b().impersonation(|i| i.idle_timeout = hours(1)),
-        "impersonation.idle_timeout",
-        "must not exceed impersonation.absolute_timeout",
-    );
-    refused(
-        b().passkey(|p| p.challenge_ttl = Duration::ZERO),
-        "passkey.challenge_ttl",
-        "longer than 0",
-    );
-    refused(
-        b().mfa(|m| m.totp_skew_steps = 3),
-        "mfa.totp_skew_steps",
-        "at most 2",
-    );
-    refused(
-        b().mfa(|m| m.backup_code_count = 0),
-        "mfa.backup_code_count",
-        "from 1 to 32",
+        b().session(|s| s.mfa_pending_timeout = mins(31)),
+        "session.mfa_pending_timeout",
+        "at most 30m",
     );
     refused(
         b().audit(|a| a.metadata_max_bytes = 0),
@@ -357,9 +308,9 @@ fn unsafe_values_are_refused_with_the_setting_and_the_rule() {
         "from 256",
     );
     refused(
-        b().webhook(|w| w.retry_backoff = vec![Duration::ZERO]),
-        "webhook.retry_backoff",
-        "at least 1s",
+        b().audit(|a| a.metadata_max_bytes = 2 * 1024 * 1024),
+        "audit.metadata_max_bytes",
+        "1048576",
     );
 }
 
@@ -407,7 +358,11 @@ fn danger_methods_relax_exactly_their_rules() {
         .build()
         .unwrap();
     assert_eq!(c.cookie().effective_name(), "sigra_session");
-    assert_eq!(c.dangers(), vec!["danger_allow_insecure_cookies"]);
+    assert_eq!(
+        c.dangers(),
+        [sigra_core::config::Danger::AllowInsecureCookies]
+    );
+    assert!(c.allows(sigra_core::config::Danger::AllowInsecureCookies));
 
     // Weak Argon2 for tests, but Argon2's own limits remain.
     let weak = || b().danger_weak_argon2_params();
@@ -460,10 +415,11 @@ fn danger_methods_relax_exactly_their_rules() {
     let c = b()
         .danger_allow_long_lifetimes()
         .session(|s| s.sudo_window = hours(8))
-        .jwt(|j| j.access_ttl = hours(2))
+        .tokens(|t| t.magic_link_ttl = hours(2))
         .build()
         .unwrap();
     assert_eq!(c.session().sudo_window, hours(8));
+    assert_eq!(c.tokens().magic_link_ttl, hours(2));
     refused(
         b().danger_allow_long_lifetimes()
             .session(|s| s.idle_timeout = hours(25)),
@@ -484,10 +440,11 @@ fn danger_methods_relax_exactly_their_rules() {
             l.threshold = 1000;
             l.duration = secs(10);
         })
-        .mfa(|m| m.totp_skew_steps = 5)
+        .tokens(|t| t.code_attempts.max = 50)
         .build()
         .unwrap();
     assert_eq!(c.lockout().threshold, 1000);
+    assert_eq!(c.tokens().code_attempts.max, 50);
     refused(
         b().danger_lenient_attempt_limits()
             .rate_limit(|r| r.auth.max = 0),
@@ -504,8 +461,11 @@ fn danger_methods_relax_exactly_their_rules() {
         .danger_lenient_attempt_limits()
         .build()
         .unwrap();
-    assert_eq!(all.dangers().len(), 5);
-    assert_eq!(all.to_builder().build().unwrap().dangers().len(), 5);
+    assert_eq!(all.dangers(), sigra_core::config::Danger::ALL);
+    assert_eq!(
+        all.to_builder().build().unwrap().dangers(),
+        sigra_core::config::Danger::ALL
+    );
 }
 
 // ---------------------------------------------------------------- environment
@@ -523,17 +483,18 @@ fn env_values_of_every_kind_are_applied() {
         ("SIGRA_COOKIE_SECURE", "false"),
         ("SIGRA_COOKIE_SAME_SITE", "Strict"),
         ("SIGRA_TOKEN_CODE_ATTEMPTS_MAX", "3"),
-        ("SIGRA_PASSKEY_USER_VERIFICATION", "required"),
-        ("SIGRA_PASSKEY_SIGN_COUNT_POLICY", "require_reauth"),
+        ("SIGRA_TOKEN_MAGIC_LINK_TTL", "30m"),
+        ("SIGRA_PASSWORD_BREACH_CHECK_ON_FAILURE", "Refuse"),
         ("SIGRA_ARGON2_MEMORY_KIB", "65536"),
         ("SIGRA_ARGON2_MAX_CONCURRENT", "4"),
-        ("SIGRA_API_TOKEN_MAX_TTL", "365d"),
-        ("SIGRA_API_TOKEN_PREFIX", "acme_"),
         ("SIGRA_ACCOUNT_UNCONFIRMED", "block"),
-        ("SIGRA_ACCOUNT_DELETION_MODE", "anonymize"),
-        ("SIGRA_WEBHOOK_RETRY_BACKOFF", "30s, 2m"),
+        ("SIGRA_AUDIT_METADATA_MAX_BYTES", "4096"),
+        ("SIGRA_JOBS_KEEP_DONE", "14d"),
+        ("SIGRA_LOGIN_PATH", "/sign-in"),
+        ("SIGRA_SESSION_MAX_PER_USER", "10000"),
     ]))
     .unwrap();
+    assert_eq!(c.session().max_per_user, 10_000);
     assert!(c.dev_mode());
     assert_eq!(c.session().idle_timeout, secs(90));
     assert_eq!(c.session().absolute_timeout, hours(12));
@@ -543,19 +504,17 @@ fn env_values_of_every_kind_are_applied() {
     assert!(!c.cookie().secure);
     assert_eq!(c.cookie().same_site, SameSite::Strict);
     assert_eq!(c.tokens().code_attempts.max, 3);
-    assert_eq!(c.passkey().user_verification, UserVerification::Required);
+    assert_eq!(c.tokens().magic_link_ttl, mins(30));
     assert_eq!(
-        c.passkey().sign_count_policy,
-        SignCountPolicy::RequireReauth
+        c.password().breach_check_on_failure,
+        sigra_core::config::BreachCheckFailure::Refuse
     );
     assert_eq!(c.password().argon2.memory_kib, 65_536);
     assert_eq!(c.password().argon2.max_concurrent_hashes(), 4);
-    assert_eq!(c.api_token().max_ttl, Some(days(365)));
-    assert_eq!(c.api_token().prefix, "acme_");
     assert_eq!(c.account().unconfirmed, UnconfirmedPolicy::Block);
-    assert_eq!(c.account().deletion_mode, DeletionMode::Anonymize);
-    assert_eq!(c.webhook().retry_backoff, vec![secs(30), mins(2)]);
-    assert_eq!(c.webhook().max_attempts(), 3);
+    assert_eq!(c.audit().metadata_max_bytes, 4096);
+    assert_eq!(c.jobs().keep_done, days(14));
+    assert_eq!(c.web().login_path, "/sign-in");
 }
 
 #[test]
@@ -583,17 +542,15 @@ fn unreadable_env_values_name_the_variable_and_the_value() {
         ("SIGRA_LOCKOUT_THRESHOLD", "five", "a whole number"),
         ("SIGRA_LOCKOUT_THRESHOLD", "-1", "a whole number"),
         ("SIGRA_ARGON2_MAX_CONCURRENT", "all", "`auto`"),
+        ("SIGRA_ACCOUNT_UNCONFIRMED", "deny", "allow or block"),
+        ("SIGRA_JOBS_LEASE", "1m,5m", "a duration"),
+        ("SIGRA_AUDIT_METADATA_MAX_BYTES", "8 KiB", "a whole number"),
+        ("SIGRA_TOKEN_MAGIC_LINK_TTL", "   ", "it is empty"),
         (
-            "SIGRA_ACCOUNT_DELETION_MODE",
-            "shred",
-            "soft, hard or anonymize",
+            "SIGRA_TRUST_PROXY",
+            "yes",
+            "true, false or a number of proxies",
         ),
-        (
-            "SIGRA_WEBHOOK_RETRY_BACKOFF",
-            "1m,,5m",
-            "comma-separated durations",
-        ),
-        ("SIGRA_JWT_ACCESS_TTL", "   ", "it is empty"),
     ];
     for (var, value, expected) in cases {
         let err = SigraConfig::from_env_with(env(&[(var, value)])).unwrap_err();
@@ -604,6 +561,40 @@ fn unreadable_env_values_name_the_variable_and_the_value() {
         );
         assert!(msg.starts_with(&format!("{var}={value:?}")), "{msg}");
         assert!(msg.contains(expected), "{var}={value:?}: {msg}");
+    }
+}
+
+#[test]
+fn the_web_group_reads_proxies_and_hsts_and_refuses_nonsense() {
+    let c = SigraConfig::default();
+    assert_eq!(c.web().trust_proxy, 0);
+    assert_eq!(c.web().hsts_max_age, days(365));
+    for (value, hops) in [("true", 1), ("FALSE", 0), ("0", 0), ("2", 2), ("10", 10)] {
+        let c = SigraConfig::from_env_with(env(&[("SIGRA_TRUST_PROXY", value)])).unwrap();
+        assert_eq!(c.web().trust_proxy, hops, "{value}");
+    }
+    let err = SigraConfig::from_env_with(env(&[("SIGRA_TRUST_PROXY", "11")])).unwrap_err();
+    assert_eq!(err.violations()[0].env_var, "SIGRA_TRUST_PROXY");
+    let c = SigraConfig::from_env_with(env(&[("SIGRA_HSTS_MAX_AGE", "0")])).unwrap();
+    assert!(c.web().hsts_max_age.is_zero());
+    let err = SigraConfig::from_env_with(env(&[("SIGRA_HSTS_MAX_AGE", "800d")])).unwrap_err();
+    assert_eq!(err.violations()[0].setting, "web.hsts_max_age");
+    assert_eq!(c.web().login_path, "/users/log_in");
+    assert_eq!(c.web().sudo_path, "/users/sudo");
+    let c = SigraConfig::from_env_with(env(&[("SIGRA_LOGIN_PATH", "/sign-in")])).unwrap();
+    assert_eq!(c.web().login_path, "/sign-in");
+    // Anything a browser could read as another site is an open redirect: refused.
+    for bad in [
+        "sign-in",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/a?b",
+        "/a#b",
+        "/a b",
+    ] {
+        let err = SigraConfig::from_env_with(env(&[("SIGRA_SUDO_PATH", bad)])).unwrap_err();
+        assert_eq!(err.violations()[0].setting, "web.sudo_path", "{bad}");
     }
 }
 
@@ -636,7 +627,7 @@ fn only_the_documented_variables_are_read_and_no_danger_comes_from_the_environme
     assert_eq!(asked, SigraConfig::env_var_names());
     assert!(asked.iter().all(|n| !n.contains("DANGER")));
     assert!(c.dangers().is_empty());
-    assert_eq!(asked.len(), 69);
+    assert_eq!(asked.len(), 53);
 }
 
 #[test]
@@ -649,8 +640,9 @@ fn to_env_round_trips() {
         })
         .cookie(|c| c.secure = false)
         .password(|p| p.argon2.max_concurrent = Some(3))
-        .webhook(|w| w.retry_backoff.clear())
-        .account(|a| a.deletion_grace = Duration::ZERO)
+        .tokens(|t| t.magic_link_ttl = secs(90))
+        .account(|a| a.unconfirmed = UnconfirmedPolicy::Block)
+        .jobs(|j| j.keep_done = Duration::ZERO)
         .build()
         .unwrap();
     for config in [SigraConfig::default(), custom] {
@@ -724,7 +716,7 @@ proptest! {
         pairs in proptest::collection::vec((any_var(), prop_oneof![
             ".{0,40}",
             "[0-9]{0,25}[smhd]?",
-            "(true|false|none|auto|1|0|lax|strict|block|soft)",
+            "(true|false|none|auto|1|0|lax|strict|block|refuse)",
             "[0-9smhd, ]{0,30}",
         ]), 0..12)
     ) {
@@ -743,13 +735,14 @@ proptest! {
     }
 
     #[test]
-    fn durations_parse_in_every_unit(n in 0u64..10_000_000, unit in 0usize..5) {
+    fn durations_parse_in_every_unit(n in 1u64..10_000_000, unit in 0usize..5) {
+        // A window with no upper bound, so every parsed value is also a valid one.
         let (suffix, factor) = [("", 1), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)][unit];
         let value = format!("{n}{suffix}");
         let c = SigraConfig::from_env_with(|name| {
-            (name == "SIGRA_API_TOKEN_LAST_USED_WRITE_INTERVAL").then(|| value.clone())
+            (name == "SIGRA_TOKEN_CODE_ATTEMPTS_WINDOW").then(|| value.clone())
         }).unwrap();
-        prop_assert_eq!(c.api_token().last_used_write_interval, secs(n * factor));
+        prop_assert_eq!(c.tokens().code_attempts.window, secs(n * factor));
     }
 
     #[test]
@@ -783,12 +776,12 @@ proptest! {
                 p.argon2.parallelism = n[5] % 80;
                 p.argon2.max_concurrent = flags[3].then_some(n[6] as usize);
             })
-            .jwt(|j| {
-                j.access_ttl = secs(d[5]);
-                j.refresh_ttl = secs(d[6]);
-                j.clock_skew = secs(d[7]);
+            .tokens(|t| {
+                t.magic_link_ttl = secs(d[5]);
+                t.code_attempts.window = secs(d[6]);
             })
-            .api_token(|a| a.prefix = name.clone());
+            .jobs(|j| j.retry_base = secs(d[7]))
+            .web(|w| w.login_path = name.clone());
         if flags[4] {
             builder = builder.danger_weak_argon2_params().danger_allow_long_lifetimes();
         }
@@ -811,4 +804,90 @@ proptest! {
 fn config_can_be_shared_across_threads() {
     fn shareable<T: Send + Sync + Clone + 'static>() {}
     shareable::<SigraConfig>();
+}
+
+// ---------------------------------------------------------------- the breached-password check
+
+#[test]
+fn breach_check_defaults_and_rules() {
+    let p = SigraConfig::default().password().clone();
+    assert!(!p.breach_check);
+    assert_eq!(p.breach_check_url, "https://api.pwnedpasswords.com");
+    assert_eq!(p.breach_check_timeout, secs(2));
+    assert_eq!(
+        p.breach_check_on_failure,
+        sigra_core::config::BreachCheckFailure::Allow
+    );
+    let c = SigraConfig::from_env_with(env(&[
+        (
+            "SIGRA_PASSWORD_BREACH_CHECK_URL",
+            "http://127.0.0.1:8080/hibp",
+        ),
+        ("SIGRA_PASSWORD_BREACH_CHECK_TIMEOUT", "5s"),
+        ("SIGRA_PASSWORD_BREACH_CHECK_ON_FAILURE", "REFUSE"),
+    ]))
+    .unwrap();
+    assert_eq!(c.password().breach_check_url, "http://127.0.0.1:8080/hibp");
+    assert_eq!(c.password().breach_check_timeout, secs(5));
+    assert_eq!(
+        c.password().breach_check_on_failure,
+        sigra_core::config::BreachCheckFailure::Refuse
+    );
+    let err =
+        SigraConfig::from_env_with(env(&[("SIGRA_PASSWORD_BREACH_CHECK_ON_FAILURE", "maybe")]))
+            .unwrap_err();
+    assert!(err.to_string().contains("allow or refuse"), "{err}");
+    for url in [
+        "api.pwnedpasswords.com",
+        "ftp://api.pwnedpasswords.com",
+        "https://",
+        "https://:443",
+        "https://user:pw@api.pwnedpasswords.com",
+        "https://api.pwnedpasswords.com/?x=1",
+        "https://api.pwnedpasswords.com/#x",
+        "https://api.pwned passwords.com",
+    ] {
+        refused(
+            b().password(|p| p.breach_check_url = url.to_owned()),
+            "password.breach_check_url",
+            "must be an https:// or http:// URL",
+        );
+    }
+    for timeout in [Duration::ZERO, Duration::from_millis(500), secs(31)] {
+        refused(
+            b().password(|p| p.breach_check_timeout = timeout),
+            "password.breach_check_timeout",
+            "must be from 1s to 30s",
+        );
+    }
+}
+
+/// Without sigra-core's `breach-check` feature, `SIGRA_PASSWORD_BREACH_CHECK=true` is refused
+/// at start-up instead of being ignored. (`cargo xtask test` runs this file once without the
+/// feature for this test.)
+#[cfg(not(feature = "breach-check"))]
+#[test]
+fn breach_check_without_the_feature_is_refused_at_start_up() {
+    let err =
+        SigraConfig::from_env_with(env(&[("SIGRA_PASSWORD_BREACH_CHECK", "true")])).unwrap_err();
+    let v = &err.violations()[0];
+    assert_eq!(v.setting, "password.breach_check");
+    assert_eq!(v.env_var, "SIGRA_PASSWORD_BREACH_CHECK");
+    assert_eq!(v.value, "true");
+    assert!(
+        err.to_string().contains("features = [\"breach-check\"]"),
+        "{err}"
+    );
+    refused(
+        b().password(|p| p.breach_check = true),
+        "password.breach_check",
+        "needs sigra-core's `breach-check` feature",
+    );
+}
+
+#[cfg(feature = "breach-check")]
+#[test]
+fn breach_check_with_the_feature_is_accepted() {
+    let c = SigraConfig::from_env_with(env(&[("SIGRA_PASSWORD_BREACH_CHECK", "true")])).unwrap();
+    assert!(c.password().breach_check);
 }

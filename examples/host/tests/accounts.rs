@@ -4,7 +4,7 @@
 mod support;
 
 use sigra_core::audit::RequestMeta;
-use sigra_core::auth::{AuthMail, LoginAttempt};
+use sigra_core::auth::{AuthMail, ConfirmEvidence, LoginAttempt};
 use sigra_core::password::Password;
 use sigra_example_host::accounts::User;
 
@@ -19,7 +19,8 @@ async fn a_new_user_confirms_with_the_mailed_code_and_logs_in() {
     let (state, _database) = support::state().await;
     let accounts = &state.accounts;
 
-    accounts
+    // The proof the registering browser keeps in a cookie: confirming with it keeps the password.
+    let proof = accounts
         .register("ada@example.com", &Password::from(PASSWORD), &meta())
         .await
         .unwrap();
@@ -36,10 +37,12 @@ async fn a_new_user_confirms_with_the_mailed_code_and_logs_in() {
     );
 
     // The address is compared without regard to case.
+    let same_browser = ConfirmEvidence::none().registration(Some(proof.as_str().to_owned()));
     let logged_in = accounts
-        .confirm_with_code("Ada@Example.com", code, &meta())
+        .confirm_with_code("Ada@Example.com", code, same_browser, &meta())
         .await
         .unwrap();
+    assert!(!logged_in.needs_password());
     let user = User::from(logged_in.user);
     assert_eq!(user.email, "ada@example.com");
     assert!(user.is_confirmed());

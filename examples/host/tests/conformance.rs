@@ -2,24 +2,17 @@
 //! single-use tokens, exact counters under concurrency, exclusive job claims, rollback,
 //! ordering, round trips). Edit the SQL freely: these tests say at once, and by name, if an
 //! edit broke one.
+//!
+//! One test per case (`sqlite::users::round_trip`, …): a broken promise fails its own test,
+//! and `cargo test --test conformance users::round_trip` runs one case.
 
 mod support;
 
-use std::sync::Mutex;
-
-use sigra_core::testing::conformance;
 use sigra_example_host::accounts::store::AccountsStore;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_sql_store_keeps_every_contract() {
-    // A fresh database per case, kept until the suite ends. Real databases, not memory: the
-    // concurrency cases need real connections racing on one database.
-    let databases = Mutex::new(Vec::new());
-    conformance::run_all(|| async {
-        let database = support::database().await;
-        let store = AccountsStore::new(database.db.clone());
-        databases.lock().unwrap().push(database);
-        store
-    })
-    .await;
-}
+// A fresh database per case, kept until the case ends. Real databases, not memory: the
+// concurrency cases need real connections racing on one database.
+sigra_core::store_conformance_tests!(sqlite, async {
+    let database = support::database().await;
+    (AccountsStore::new(database.db.clone()), database)
+});

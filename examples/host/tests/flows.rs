@@ -213,6 +213,149 @@ async fn confirm_by_link_logs_in() {
     assert!(!home.body.contains("not confirmed"));
 }
 
+/// Registers `email` with `PASSWORD` in `browser` and logs in while it is unconfirmed (allowed
+/// by default): what someone squatting an address they do not own can do.
+async fn squat(app: &TestApp, email: &str) -> support::browser::Browser {
+    let mut squatter = app.browser();
+    squatter
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/users/confirm");
+    squatter
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("remember_me", "true"),
+            ],
+        )
+        .await
+        .assert_redirect("/");
+    assert!(
+        squatter
+            .get("/")
+            .await
+            .body
+            .contains("You are logged in as")
+    );
+    squatter
+}
+
+#[tokio::test]
+async fn the_owner_confirming_in_another_browser_ends_a_squatters_hold() {
+    let app = TestApp::start().await;
+    let email = "squatted@example.com";
+    let mut squatter = squat(&app, email).await;
+
+    // The owner opens the mailed link in their own browser: no registration cookie, so the
+    // page offers the password field; they leave it empty.
+    let link = link_in(&app.mail(email, "confirm").await, "/users/confirm/");
+    let mut owner = app.browser();
+    let page = owner.get(&link).await;
+    assert!(page.body.contains("Password (optional)"), "{}", page.body);
+    owner
+        .post(&link, &[])
+        .await
+        .assert_redirect("/users/settings#password");
+
+    // The squatter is logged out and their password is gone.
+    assert!(
+        squatter
+            .get("/")
+            .await
+            .body
+            .contains("You are not logged in")
+    );
+    let mut stranger = app.browser();
+    assert!(!try_log_in(&mut stranger, email, PASSWORD).await);
+
+    // The owner is in sudo mode and chooses a password.
+    owner
+        .post(
+            "/users/settings/password",
+            &[
+                ("password", "the owner's own passphrase"),
+                ("password_confirmation", "the owner's own passphrase"),
+            ],
+        )
+        .await
+        .assert_redirect("/users/settings");
+    let mut laptop = app.browser();
+    assert!(try_log_in(&mut laptop, email, "the owner's own passphrase").await);
+}
+
+#[tokio::test]
+async fn confirming_in_another_browser_keeps_the_password_when_it_is_typed() {
+    let app = TestApp::start().await;
+    let email = "typed@example.com";
+    let mut first = app.browser();
+    first
+        .submit(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/users/confirm");
+    let link = link_in(&app.mail(email, "confirm").await, "/users/confirm/");
+
+    let mut phone = app.browser();
+    phone.get(&link).await;
+    let resp = phone
+        .post(&link, &[("password", "not what was chosen")])
+        .await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        resp.body
+            .contains("not the password this account was registered with"),
+        "{}",
+        resp.body
+    );
+    phone
+        .post(&link, &[("password", PASSWORD)])
+        .await
+        .assert_redirect("/");
+    let mut laptop = app.browser();
+    assert!(try_log_in(&mut laptop, email, PASSWORD).await);
+
+    // In the registering browser the form does not ask: the registration cookie is proof.
+    let page = first.get("/users/confirm").await;
+    assert!(!page.body.contains("Password (optional)"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_magic_link_into_an_unconfirmed_account_claims_it_for_the_mailbox_owner() {
+    let app = TestApp::start().await;
+    let email = "magic-squat@example.com";
+    let mut squatter = squat(&app, email).await;
+
+    let mut owner = app.browser();
+    owner
+        .submit("/users/log_in", "/users/log_in/magic", &[("email", email)])
+        .await;
+    let link = link_in(&app.mail(email, "magic_link").await, "/users/log_in/");
+    owner.get(&link).await;
+    owner
+        .post(&link, &[])
+        .await
+        .assert_redirect("/users/settings#password");
+    assert!(
+        squatter
+            .get("/")
+            .await
+            .body
+            .contains("You are not logged in")
+    );
+    let mut stranger = app.browser();
+    assert!(!try_log_in(&mut stranger, email, PASSWORD).await);
+}
+
 #[tokio::test]
 async fn unconfirmed_users_see_a_banner_and_can_get_a_new_code() {
     let app = TestApp::start().await;
@@ -840,8 +983,9 @@ async fn guessing_the_password_in_sudo_locks_the_account_and_logs_out() {
 async fn sudo_on_a_locked_account_answers_alike_for_the_right_and_a_wrong_password() {
     let app = TestApp::start().await;
     let email = "ivy@example.com";
-    // Two sessions of the owner's (one of them stolen); the account is then locked by
-    // anonymous failed logins.
+    // Two sessions of the owner's, neither with a device cookie: one from the confirmation
+    // (no password login), one whose session cookie was stolen without its device cookie.
+    // The account is then locked (for unknown browsers) by anonymous failed logins.
     let mut first = app.confirmed_user(email).await;
     let mut second = app.browser();
     second
@@ -851,6 +995,16 @@ async fn sudo_on_a_locked_account_answers_alike_for_the_right_and_a_wrong_passwo
             &[("email", email), ("password", PASSWORD)],
         )
         .await;
+    second.forget_device();
+    // The owner's own browser, which logged in with the password and keeps its device cookie.
+    let mut own = app.browser();
+    own.submit(
+        "/users/log_in",
+        "/users/log_in",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await
+    .assert_redirect("/");
     let mut attacker = app.browser();
     attacker.get("/users/log_in").await;
     for _ in 0..5 {
@@ -871,6 +1025,160 @@ async fn sudo_on_a_locked_account_answers_alike_for_the_right_and_a_wrong_passwo
         let resp = browser.get("/users/settings").await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER, "the session is over");
     }
+    // The owner's browser is a known device: the strangers' lock does not stop its sudo.
+    own.submit("/users/sudo", "/users/sudo", &[("password", PASSWORD)])
+        .await
+        .assert_redirect("/users/settings");
+    let resp = own.get("/users/settings").await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+}
+
+/// Logs `browser` in with the password (setting its device cookie), then out again.
+async fn log_in_and_out(browser: &mut support::browser::Browser, email: &str) {
+    browser
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+        .assert_redirect("/");
+    browser
+        .post("/users/log_out", &[])
+        .await
+        .assert_redirect("/");
+    assert!(browser.session_cookie().is_none());
+    assert!(
+        browser.device_cookie().is_some(),
+        "the device cookie outlives logout"
+    );
+}
+
+/// Posts the login form with `password`; returns whether it logged in.
+async fn try_log_in(browser: &mut support::browser::Browser, email: &str, password: &str) -> bool {
+    let resp = browser
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", password)],
+        )
+        .await;
+    if resp.status == StatusCode::SEE_OTHER {
+        browser
+            .post("/users/log_out", &[])
+            .await
+            .assert_redirect("/");
+        return true;
+    }
+    assert_eq!(
+        resp.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        resp.body
+    );
+    assert!(
+        resp.body.contains("Invalid email or password."),
+        "{}",
+        resp.body
+    );
+    false
+}
+
+#[tokio::test]
+async fn a_password_login_sets_a_long_lived_device_cookie() {
+    let app = TestApp::start().await;
+    let email = "dina@example.com";
+    app.confirmed_user(email).await;
+    let mut browser = app.browser();
+    let resp = browser
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    resp.assert_redirect("/");
+    let set = resp
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("sigra_device="))
+        .expect("a device cookie");
+    // Dev mode: plain HTTP, so neither `Secure` nor the `__Host-` prefix.
+    assert!(set.contains("; HttpOnly"), "{set}");
+    assert!(set.contains("; SameSite=Lax"), "{set}");
+    assert!(set.contains("; Path=/"), "{set}");
+    assert!(set.contains("; Max-Age=31536000"), "{set}");
+    // Each password login renews it.
+    let first = browser.device_cookie().unwrap().to_owned();
+    browser.post("/users/log_out", &[]).await;
+    assert!(try_log_in(&mut browser, email, PASSWORD).await);
+    assert_ne!(browser.device_cookie(), Some(first.as_str()));
+}
+
+#[tokio::test]
+async fn strangers_cannot_lock_the_owner_out_of_a_browser_that_logged_in_before() {
+    let app = TestApp::start().await;
+    let email = "olga@example.com";
+    app.confirmed_user(email).await;
+    let mut own = app.browser();
+    log_in_and_out(&mut own, email).await;
+
+    // Five anonymous failures lock the account for browsers without a device cookie.
+    let mut attacker = app.browser();
+    for _ in 0..5 {
+        assert!(!try_log_in(&mut attacker, email, "wrong password guess").await);
+    }
+    let notice = app.mail(email, "lockout_notice").await;
+    assert!(
+        notice.contains("browsers that have never logged in"),
+        "{notice}"
+    );
+    assert!(
+        !try_log_in(&mut attacker, email, PASSWORD).await,
+        "the attacker stays out"
+    );
+    let mut fresh = app.browser();
+    assert!(
+        !try_log_in(&mut fresh, email, PASSWORD).await,
+        "so does any new browser"
+    );
+    // A forged device cookie is no better than none.
+    let mut forger = app.browser();
+    forger
+        .jar
+        .insert("sigra_device".to_owned(), "d1.Zm9v.YmFy".to_owned());
+    assert!(!try_log_in(&mut forger, email, PASSWORD).await);
+
+    // The owner's browser logs in, as often as it likes.
+    assert!(try_log_in(&mut own, email, PASSWORD).await);
+    assert!(try_log_in(&mut own, email, PASSWORD).await);
+    // Its logins give the attacker no fresh tries.
+    assert!(!try_log_in(&mut attacker, email, PASSWORD).await);
+}
+
+#[tokio::test]
+async fn a_browser_that_keeps_guessing_locks_only_itself() {
+    let app = TestApp::start().await;
+    let email = "pavel@example.com";
+    app.confirmed_user(email).await;
+    let mut laptop = app.browser();
+    log_in_and_out(&mut laptop, email).await;
+    let mut phone = app.browser();
+    log_in_and_out(&mut phone, email).await;
+
+    for _ in 0..5 {
+        assert!(!try_log_in(&mut laptop, email, "wrong password guess").await);
+    }
+    let notice = app.mail(email, "lockout_notice").await;
+    assert!(notice.contains("from that browser"), "{notice}");
+    // The laptop is refused even with the right password, with the same answer.
+    assert!(!try_log_in(&mut laptop, email, PASSWORD).await);
+    // The phone and a browser that never logged in are not locked.
+    assert!(try_log_in(&mut phone, email, PASSWORD).await);
+    let mut fresh = app.browser();
+    assert!(try_log_in(&mut fresh, email, PASSWORD).await);
 }
 
 #[tokio::test]

@@ -95,6 +95,36 @@ async fn require_user_redirects_browsers_and_answers_api_clients_with_401() {
 }
 
 #[tokio::test]
+async fn the_login_and_sudo_pages_are_configuration() {
+    let db = TestDb::new().await;
+    let config = SigraConfig::builder()
+        .web(|w| {
+            w.login_path = "/sign-in".into();
+            w.sudo_path = "/account/confirm-password".into();
+        })
+        .session(|s| s.cache_ttl = std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let app = db.instance_with(config).await;
+    let mut user = Browser::new(&app);
+    let response = user.get("/danger").await;
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/sign-in?return_to=/danger"
+    );
+    user.log_in("paths@example.com").await;
+    sqlx::query("UPDATE user_sessions SET sudo_at = NULL")
+        .execute(app.sigra.store().inner.db())
+        .await
+        .unwrap();
+    let response = user.get("/danger").await;
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/account/confirm-password?return_to=/danger"
+    );
+}
+
+#[tokio::test]
 async fn require_sudo_needs_a_fresh_authentication() {
     let db = TestDb::new().await;
     // This test edits session rows in SQL, behind Sigra's back: without the session cache
@@ -318,6 +348,45 @@ async fn oversized_forms_get_413() {
 }
 
 #[tokio::test]
+async fn hsts_follows_its_setting_and_stays_off_on_plain_http() {
+    let db = TestDb::new().await;
+    for (config, want) in [
+        (
+            SigraConfig::builder()
+                .web(|w| w.hsts_max_age = std::time::Duration::from_secs(600))
+                .build()
+                .unwrap(),
+            Some("max-age=600"),
+        ),
+        (
+            SigraConfig::builder()
+                .web(|w| w.hsts_max_age = std::time::Duration::ZERO)
+                .build()
+                .unwrap(),
+            None,
+        ),
+        (
+            SigraConfig::builder()
+                .dev_mode(true)
+                .cookie(|c| c.secure = false)
+                .build()
+                .unwrap(),
+            None,
+        ),
+    ] {
+        let app = db.instance_with(config).await;
+        let response = Browser::new(&app).get("/").await;
+        assert_eq!(
+            response
+                .headers()
+                .get(header::STRICT_TRANSPORT_SECURITY)
+                .map(|v| v.to_str().unwrap()),
+            want
+        );
+    }
+}
+
+#[tokio::test]
 async fn security_headers_are_present() {
     let db = TestDb::new().await;
     let app = db.instance().await;
@@ -336,6 +405,11 @@ async fn security_headers_are_present() {
     assert!(
         h.get(header::CACHE_CONTROL).is_none(),
         "anonymous pages may be cached"
+    );
+    assert_eq!(
+        h[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=31536000",
+        "production (Secure cookies): HTTPS only, for a year by default"
     );
 
     // Refusals carry them too.

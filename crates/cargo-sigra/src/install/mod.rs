@@ -39,7 +39,8 @@ pub(crate) struct Options {
     pub(crate) html: bool,
     pub(crate) dry_run: bool,
     pub(crate) force: bool,
-    /// A local sigra-core checkout, relative to the app (or absolute).
+    /// A local Sigra checkout (its root or its `crates/sigra-core`), relative to the app (or
+    /// absolute).
     pub(crate) sigra_path: Option<String>,
 }
 
@@ -214,6 +215,10 @@ fn lib_name(cargo_toml: &str) -> Option<String> {
 }
 
 /// The sigra-core dependency spec: a path to a local checkout, or this version from crates.io.
+///
+/// The path is relative to the app (or absolute) and names either sigra-core itself
+/// (`<checkout>/crates/sigra-core`) or the root of a Sigra checkout, the workspace holding
+/// `crates/sigra-core`; the spec then points at `<path>/crates/sigra-core`.
 fn sigra_core_dep(app_dir: &Path, sigra_path: Option<&str>) -> Result<String, InstallError> {
     let Some(path) = sigra_path else {
         let version = env!("CARGO_PKG_VERSION");
@@ -228,22 +233,39 @@ fn sigra_core_dep(app_dir: &Path, sigra_path: Option<&str>) -> Result<String, In
     let manifest = resolved.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).map_err(|e| {
         bad(format!(
-            "cannot read {} ({e}); give the path of a sigra-core checkout (the directory with its Cargo.toml), relative to the app",
+            "cannot read {} ({e}); give the path of a Sigra checkout or of its crates/sigra-core (the directory with sigra-core's Cargo.toml), relative to the app",
             manifest.display()
         ))
     })?;
     let name = package_name(&text).ok();
-    if name.as_deref() != Some("sigra-core") {
+    let dep_path = if name.as_deref() == Some("sigra-core") {
+        path.to_owned()
+    } else if is_sigra_core(&resolved.join(WORKSPACE_MEMBER)) {
+        // The checkout's root: the workspace holding crates/sigra-core.
+        format!("{}/{WORKSPACE_MEMBER}", path.trim_end_matches(['/', '\\']))
+    } else {
         return Err(bad(format!(
-            "{} is not sigra-core's Cargo.toml (its package is {})",
+            "{} is not sigra-core's Cargo.toml (its package is {}), and {} has no {WORKSPACE_MEMBER}; give the path of a Sigra checkout or of its {WORKSPACE_MEMBER}",
             manifest.display(),
-            name.map_or("missing".to_owned(), |n| format!("`{n}`"))
+            name.map_or("missing".to_owned(), |n| format!("`{n}`")),
+            resolved.display(),
         )));
-    }
+    };
     let mut spec = toml_edit::InlineTable::new();
-    spec.insert("path", toml_edit::Value::from(path.replace('\\', "/")));
+    spec.insert("path", toml_edit::Value::from(dep_path.replace('\\', "/")));
     spec.fmt();
     Ok(spec.to_string().trim().to_owned())
+}
+
+/// Where sigra-core sits in a Sigra checkout.
+const WORKSPACE_MEMBER: &str = "crates/sigra-core";
+
+/// Whether `dir` holds sigra-core's Cargo.toml.
+fn is_sigra_core(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml"))
+        .ok()
+        .and_then(|text| package_name(&text).ok())
+        .is_some_and(|name| name == "sigra-core")
 }
 
 #[cfg(test)]
@@ -367,10 +389,24 @@ mod tests {
             sigra_core_dep(&app.0, Some(checkout)).unwrap(),
             format!("{{ path = \"{checkout}\" }}")
         );
+        // The checkout's root works as well: the spec names its crates/sigra-core.
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        assert_eq!(
+            sigra_core_dep(&app.0, Some(root)).unwrap(),
+            format!("{{ path = \"{root}/crates/sigra-core\" }}")
+        );
+        assert_eq!(
+            sigra_core_dep(&app.0, Some(&format!("{root}/"))).unwrap(),
+            format!("{{ path = \"{root}/crates/sigra-core\" }}")
+        );
         let err = sigra_core_dep(&app.0, Some(env!("CARGO_MANIFEST_DIR"))).unwrap_err();
         assert!(
             err.to_string()
-                .contains("is not sigra-core's Cargo.toml (its package is `cargo-sigra`)"),
+                .contains("is not sigra-core's Cargo.toml (its package is `cargo-sigra`), and"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("has no crates/sigra-core"),
             "{err}"
         );
         let err = sigra_core_dep(&app.0, Some("no/such/dir")).unwrap_err();

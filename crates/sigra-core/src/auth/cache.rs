@@ -13,13 +13,24 @@
 //! - **Changes made through this `Sigra`** (log out, revoke, log out elsewhere, password change
 //!   or reset, email change, confirmation, lock, sudo, a new login) drop the user's entries
 //!   before the call returns, so this process never serves a revoked session.
-//! - **Races**: an invalidation bumps a generation counter; a database read that started
-//!   before it is not cached after it, so a slow request cannot put a revoked row back.
+//! - **Changes made by other processes**, when the app feeds
+//!   [`SessionEvents`](super::SessionEvents) (the generated PostgreSQL app does: database
+//!   triggers `NOTIFY` every session and account change, each instance `LISTEN`s), drop the
+//!   user's entries as soon as the notification arrives, milliseconds after the commit. While
+//!   that channel is down the cache is bypassed (every request reads the database), and
+//!   everything is dropped when it comes back: a notification missed meanwhile cannot leave a
+//!   revoked session cached.
+//! - **Races**: an invalidation (local, remote, or the channel going down or up) bumps a
+//!   generation counter; a database read that started before it is not cached after it, so a
+//!   slow request cannot put a revoked row back.
 //!
-//! What is bounded by the TTL: a change made by *another* process (a second app instance, an
-//! admin editing rows in SQL) is seen here at most `cache_ttl` later. Set
-//! `SIGRA_SESSION_CACHE_TTL=0` to read the database on every request. The cache holds at most
-//! [`CAPACITY`] entries (about 1 KiB each); when full, stale entries go first, then all.
+//! What is bounded by the TTL: without session events (SQLite, one process, needs none; a
+//! custom app on several instances that does not feed them), a change made by *another*
+//! process (a second app instance, an admin editing rows in SQL) is seen here at most
+//! `cache_ttl` later; with them, only if the channel died silently, until the listener's
+//! heartbeat notices. Set `SIGRA_SESSION_CACHE_TTL=0` to read the database on every request.
+//! The cache holds at most [`CAPACITY`] entries (about 1 KiB each); when full, stale entries go
+//! first, then all.
 //!
 //! Entries are keyed by the SHA-256 digest of the session token (never the token), like the
 //! database.
@@ -46,6 +57,9 @@ pub(crate) struct SessionCache {
 struct State {
     /// Bumped by every invalidation.
     generation: u64,
+    /// Whether changes made elsewhere reach this cache: always true without session events;
+    /// with them, whether their channel is up. While false, nothing is served or kept.
+    connected: bool,
     entries: HashMap<[u8; 32], Entry>,
 }
 
@@ -61,10 +75,21 @@ pub(crate) struct Generation(u64);
 impl SessionCache {
     /// A cache keeping entries for `ttl` (zero: never keeps anything).
     pub(crate) fn new(ttl: Duration) -> Self {
+        Self::with_connected(ttl, true)
+    }
+
+    /// A cache fed by session events: bypassed until [`set_connected`](Self::set_connected)
+    /// says their channel is up.
+    pub(crate) fn fed_by_events(ttl: Duration) -> Self {
+        Self::with_connected(ttl, false)
+    }
+
+    fn with_connected(ttl: Duration, connected: bool) -> Self {
         Self {
             ttl,
             state: Mutex::new(State {
                 generation: 0,
+                connected,
                 entries: HashMap::new(),
             }),
         }
@@ -96,6 +121,9 @@ impl SessionCache {
             return None;
         }
         let mut state = self.lock();
+        if !state.connected {
+            return None;
+        }
         if let Some(entry) = state.entries.get(digest.as_bytes()) {
             if self.fresh(entry.cached_at, now) {
                 return Some(Arc::clone(&entry.auth));
@@ -123,7 +151,7 @@ impl SessionCache {
             return;
         }
         let mut state = self.lock();
-        if state.generation != started.0 {
+        if !state.connected || state.generation != started.0 {
             return;
         }
         if state.entries.len() >= CAPACITY {
@@ -153,6 +181,28 @@ impl SessionCache {
         let mut state = self.lock();
         state.generation = state.generation.wrapping_add(1);
         state.entries.retain(|_, e| e.auth.user.id != *user_id);
+    }
+
+    /// Drops every entry (a change whose users are unknown, or too many to name).
+    pub(crate) fn forget_all(&self) {
+        let mut state = self.lock();
+        state.generation = state.generation.wrapping_add(1);
+        state.entries.clear();
+    }
+
+    /// Records whether changes made elsewhere reach this cache. Either way everything cached
+    /// is dropped and reads in flight are not kept: going down, nothing may be served until
+    /// the channel is back; coming back, what changed while it was down is unknown.
+    pub(crate) fn set_connected(&self, connected: bool) {
+        let mut state = self.lock();
+        state.generation = state.generation.wrapping_add(1);
+        state.connected = connected;
+        state.entries.clear();
+    }
+
+    /// Whether changes made elsewhere reach this cache (see [`set_connected`](Self::set_connected)).
+    pub(crate) fn is_connected(&self) -> bool {
+        self.lock().connected
     }
 
     /// How many entries are held (fresh or not).
@@ -246,6 +296,70 @@ mod tests {
         // ...so the row read before it must not come back.
         cache.insert(&d, &auth(1, d, now), now, started);
         assert!(cache.get(&d, now).is_none());
+    }
+
+    #[test]
+    fn a_cache_fed_by_events_is_bypassed_until_connected() {
+        let cache = SessionCache::fed_by_events(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let d = TokenDigest::sha256(b"a");
+        assert!(!cache.is_connected());
+        cache.insert(&d, &auth(1, d, now), now, cache.generation());
+        assert!(
+            cache.get(&d, now).is_none(),
+            "nothing is kept before the channel is up"
+        );
+        assert_eq!(cache.len(), 0);
+        cache.set_connected(true);
+        cache.insert(&d, &auth(1, d, now), now, cache.generation());
+        assert!(cache.get(&d, now).is_some());
+    }
+
+    #[test]
+    fn disconnected_bypasses_and_reconnected_flushes() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let (a, b) = (TokenDigest::sha256(b"a"), TokenDigest::sha256(b"b"));
+        cache.insert(&a, &auth(1, a, now), now, cache.generation());
+        cache.set_connected(false);
+        assert!(cache.get(&a, now).is_none(), "down: the database decides");
+        cache.insert(&b, &auth(2, b, now), now, cache.generation());
+        assert!(cache.get(&b, now).is_none(), "down: nothing new is kept");
+        assert_eq!(cache.len(), 0);
+        cache.set_connected(true);
+        assert!(
+            cache.get(&a, now).is_none(),
+            "back: what was cached before is gone"
+        );
+        cache.insert(&b, &auth(2, b, now), now, cache.generation());
+        assert!(cache.get(&b, now).is_some(), "back: caching again");
+    }
+
+    #[test]
+    fn a_read_that_started_before_the_channel_went_down_and_up_is_not_cached() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let d = TokenDigest::sha256(b"a");
+        let started = cache.generation();
+        // A revocation whose notification was lost while the channel was down...
+        cache.set_connected(false);
+        cache.set_connected(true);
+        // ...so a row read before it must not be kept.
+        cache.insert(&d, &auth(1, d, now), now, started);
+        assert!(cache.get(&d, now).is_none());
+    }
+
+    #[test]
+    fn forgetting_everything_drops_every_entry_and_reads_in_flight() {
+        let cache = SessionCache::new(Duration::from_secs(10));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let (a, b) = (TokenDigest::sha256(b"a"), TokenDigest::sha256(b"b"));
+        cache.insert(&a, &auth(1, a, now), now, cache.generation());
+        let started = cache.generation();
+        cache.forget_all();
+        assert_eq!(cache.len(), 0);
+        cache.insert(&b, &auth(2, b, now), now, started);
+        assert!(cache.get(&b, now).is_none());
     }
 
     #[test]

@@ -120,7 +120,10 @@ impl<S: Store> Sigra<S> {
         self.request_link(LinkKind::Magic, email, meta).await
     }
 
-    /// Logs in with a magic link: single use, confirms the address, starts in sudo mode.
+    /// Logs in with a magic link: single use, starts in sudo mode. Into an unconfirmed account
+    /// it confirms the address, revokes every other session and removes the password set
+    /// before confirmation (whoever proves the mailbox wins; see
+    /// [`confirm_with_link`](Self::confirm_with_link)).
     ///
     /// ```ignore
     /// let logged_in = sigra.log_in_with_magic_link(&token, &meta).await?;
@@ -151,17 +154,20 @@ impl<S: Store> Sigra<S> {
         if !super::sent_to_current(&record, &user) {
             return Err(AuthError::InvalidToken);
         }
-        tx.mark_confirmed(&user.id, now).await?;
-        user.confirmed_at.get_or_insert(now);
+        // A link proves the mailbox, not the password: an unconfirmed account is taken over
+        // by its owner (sessions revoked, a password set before confirmation removed).
+        let claim = self.claim_unconfirmed(&mut tx, &mut user, false).await?;
         tx.delete_user_email_tokens(&user.id, &[EmailTokenContext::MagicLink])
             .await?;
+        let mut metadata = serde_json::json!({});
+        claim.describe(&mut metadata);
         let event = self.audit(
             AuditAction::MagicLinkLogin,
             AuditOutcome::Success,
             meta,
             Some(user.id),
             Some(user.id),
-            serde_json::json!({}),
+            metadata,
         );
         tx.insert_audit_event(&event).await?;
         self.check_new_ip(&mut tx, &user, meta).await?;
@@ -175,6 +181,7 @@ impl<S: Store> Sigra<S> {
             user,
             session,
             token,
+            device_cookie: None,
         })
     }
 
@@ -266,6 +273,7 @@ impl<S: Store> Sigra<S> {
             return Err(AuthError::InvalidToken);
         }
         tx.set_password_hash(&user.id, &hash, Some(now)).await?;
+        tx.bump_token_epoch(&user.id).await?;
         tx.mark_confirmed(&user.id, now).await?;
         tx.clear_failed_logins(&user.id).await?;
         tx.delete_user_email_tokens(&user.id, &[]).await?;

@@ -8,7 +8,8 @@ use crate::store::{
     UserRecord, UserStore as _,
 };
 
-use super::{AuthError, AuthMail, LoggedIn, Sigra, normalize_email};
+use super::device::{Client, scope_of};
+use super::{AuthError, AuthMail, LockoutScope, LoggedIn, Sigra, normalize_email};
 
 /// The result of a password login.
 #[derive(Debug)]
@@ -26,10 +27,17 @@ pub enum LoginAttempt {
 impl<S: Store> Sigra<S> {
     /// Logs in with email and password.
     ///
-    /// - Unknown emails pay a dummy Argon2id verify of the same cost.
-    /// - 5 failures (by default) lock the account for 15 minutes; while locked, even the
-    ///   right password answers [`LoginAttempt::Failed`] (after the same work), and the owner
-    ///   is mailed a notice when the lock starts.
+    /// - Unknown emails pay a dummy verify of every kind of stored hash in use (the same work
+    ///   as a real verify; see [`PasswordHasher::dummy_verify`](crate::password::PasswordHasher::dummy_verify)).
+    /// - Lockout follows OWASP's device cookies: a client sending a valid device cookie for
+    ///   the account (`meta.device`, read by the web layer; issued by every successful
+    ///   password login as [`LoggedIn::device_cookie`]) is a **known device**, any other an
+    ///   **unknown client**. 5 failures (by default) from unknown clients lock the account
+    ///   for unknown clients for 15 minutes; known devices are not refused by that lock.
+    ///   5 failures from one known device lock that device only (for one to two lockout
+    ///   durations). While locked out, even the right password answers
+    ///   [`LoginAttempt::Failed`] (after the same work), and the owner is mailed a notice
+    ///   ([`LockoutScope`] says which lock) when a lock starts.
     /// - A stale Argon2id hash or a legacy bcrypt hash is upgraded in the same transaction as
     ///   the new session.
     /// - The new session starts in sudo mode.
@@ -83,16 +91,20 @@ impl<S: Store> Sigra<S> {
             }
         };
 
-        if self.lock_active(&user) {
-            self.audit_login_failure(Some(&user), "locked", meta)
-                .await?;
+        // Which lock applies: a valid device cookie for this account makes the client a known
+        // device, refused only by its own lock; any other client is refused by the account's
+        // lock for unknown clients. Decided after the verify, so the work is the same.
+        let client = self.known_device(&user, meta);
+        if self.client_locked(&user, &client).await? {
+            self.audit_login_locked(&user, &client, meta).await?;
             return Ok(LoginAttempt::Failed);
         }
 
         let upgraded = match verification {
             Verification::Valid { upgraded } => upgraded,
             _ => {
-                self.record_failed_login(&user, meta).await?;
+                self.record_failed_password_from(&user, &client, AuditAction::Login, None, meta)
+                    .await?;
                 return Ok(LoginAttempt::Failed);
             }
         };
@@ -111,13 +123,15 @@ impl<S: Store> Sigra<S> {
         let Some(mut user) = tx.user_by_id(&user.id).await? else {
             return Ok(LoginAttempt::Failed);
         };
-        if self.lock_active(&user) {
+        if self.client_locked_in(&mut tx, &user, &client).await? {
             drop(tx);
-            self.audit_login_failure(Some(&user), "locked", meta)
-                .await?;
+            self.audit_login_locked(&user, &client, meta).await?;
             return Ok(LoginAttempt::Failed);
         }
-        if user.failed_login_attempts > 0 || user.locked_at.is_some() {
+        // An unknown client's success clears the account's count. A known device's leaves it
+        // (its own count starts afresh with the new cookie's nonce): the owner logging in
+        // from their device gives a guesser elsewhere no fresh set of tries.
+        if client.is_none() && (user.failed_login_attempts > 0 || user.locked_at.is_some()) {
             tx.clear_failed_logins(&user.id).await?;
             user.failed_login_attempts = 0;
             user.locked_at = None;
@@ -148,10 +162,12 @@ impl<S: Store> Sigra<S> {
         tx.commit().await?;
         self.forget_user(&user.id);
         self.notices_committed();
+        let device_cookie = self.issue_device_cookie(&user.id);
         Ok(LoginAttempt::Success(LoggedIn {
             user,
             session,
             token,
+            device_cookie,
         }))
     }
 
@@ -169,10 +185,32 @@ impl<S: Store> Sigra<S> {
         })
     }
 
-    async fn dummy_verify(&self, password: &Password) {
+    pub(super) async fn dummy_verify(&self, password: &Password) {
         if let Err(err) = self.inner.hasher.dummy_verify(password).await {
             tracing::debug!(target: "sigra::auth", error = %err, "dummy verify refused its input");
         }
+    }
+
+    /// Audits a login refused by a lock (`auth.login`, failure, reason `locked`, and the
+    /// `scope` of the lock).
+    async fn audit_login_locked(
+        &self,
+        user: &UserRecord,
+        client: &Client,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let mut tx = self.store().begin().await?;
+        let event = self.audit(
+            AuditAction::Login,
+            AuditOutcome::Failure,
+            meta,
+            None,
+            Some(user.id),
+            serde_json::json!({ "reason": "locked", "scope": scope_of(client).as_str() }),
+        );
+        tx.insert_audit_event(&event).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn audit_login_failure(
@@ -195,26 +233,40 @@ impl<S: Store> Sigra<S> {
         Ok(())
     }
 
-    /// Counts a wrong password; locks the account when the count reaches the threshold.
+    /// Counts a wrong password from `client`, audited as `action` (a login, or sudo): on the
+    /// device's own counter for a known device, on the account's for an unknown client.
+    /// Returns whether this failure locked the client out.
+    pub(super) async fn record_failed_password_from(
+        &self,
+        user: &UserRecord,
+        client: &Client,
+        action: AuditAction,
+        end_session: Option<&crate::token::TokenDigest>,
+        meta: &RequestMeta,
+    ) -> Result<bool, AuthError> {
+        match client {
+            Some(device) => {
+                self.record_device_failure(user, device, action, end_session, meta)
+                    .await
+            }
+            None => {
+                self.record_failed_password(user, action, end_session, meta)
+                    .await
+            }
+        }
+    }
+
+    /// Counts a wrong password from an unknown client against the account's lockout
+    /// counter, audited as `action` (a login, or sudo), and locks the account for unknown
+    /// clients when the count reaches the threshold; then it also deletes the session
+    /// `end_session` names, if any, and enqueues the owner's lockout notice. Returns whether
+    /// this failure locked the account.
     ///
     /// Decides on the row as it is now, read inside the write transaction, not on the copy
     /// read before the password check: concurrent failures must see each other. (On a stale
     /// copy, every request of a burst that started while an expired lock was still on the
     /// row would reset the count to 1, so the burst would never lock the account again.)
-    async fn record_failed_login(
-        &self,
-        user: &UserRecord,
-        meta: &RequestMeta,
-    ) -> Result<bool, AuthError> {
-        self.record_failed_password(user, AuditAction::Login, None, meta)
-            .await
-    }
-
-    /// Counts a wrong password against the account's lockout counter, audited as `action`
-    /// (a login, or sudo), and locks the account when the count reaches the threshold; then
-    /// it also deletes the session `end_session` names, if any, and enqueues the owner's
-    /// lockout notice. Returns whether this failure locked the account.
-    pub(super) async fn record_failed_password(
+    async fn record_failed_password(
         &self,
         user: &UserRecord,
         action: AuditAction,
@@ -230,8 +282,7 @@ impl<S: Store> Sigra<S> {
         if self.lock_active(&user) {
             // Locked by a concurrent failure since the password was checked.
             drop(tx);
-            self.audit_login_failure(Some(&user), "locked", meta)
-                .await?;
+            self.audit_login_locked(&user, &None, meta).await?;
             return Ok(false);
         }
         if user.locked_at.is_some() {
@@ -246,20 +297,28 @@ impl<S: Store> Sigra<S> {
             meta,
             actor,
             Some(user.id),
-            serde_json::json!({ "reason": "invalid_password", "attempts": attempts }),
+            serde_json::json!({
+                "reason": "invalid_password",
+                "attempts": attempts,
+                "scope": LockoutScope::UnknownClients.as_str(),
+            }),
         );
         tx.insert_audit_event(&event).await?;
         // `>=`: a count left above a since-lowered threshold still locks.
         let locked = attempts >= threshold;
         if locked {
             tx.lock_user(&user.id, now).await?;
+            tx.bump_token_epoch(&user.id).await?;
             let event = self.audit(
                 AuditAction::Lockout,
                 AuditOutcome::Success,
                 meta,
                 None,
                 Some(user.id),
-                serde_json::json!({ "attempts": attempts }),
+                serde_json::json!({
+                    "attempts": attempts,
+                    "scope": LockoutScope::UnknownClients.as_str(),
+                }),
             );
             tx.insert_audit_event(&event).await?;
             if let Some(digest) = end_session {
@@ -267,6 +326,7 @@ impl<S: Store> Sigra<S> {
             }
             let notice = AuthMail::LockoutNotice {
                 to: user.email.clone(),
+                scope: LockoutScope::UnknownClients,
             };
             self.enqueue_notice(&mut tx, &notice).await?;
         }

@@ -27,13 +27,16 @@
 //! }
 //! ```
 
+mod breach;
 mod cache;
+mod device;
 mod email;
 mod links;
 mod login;
 mod notice;
 mod prune;
 mod register;
+mod session_events;
 mod sessions;
 mod settings;
 
@@ -47,15 +50,18 @@ use crate::config::SigraConfig;
 use crate::keys::{DerivedKey, KeyError, SecretKeyBase};
 use crate::password::{Password, PasswordError, PasswordHasher, PasswordPolicy};
 use crate::store::{
-    AuditOutcome, AuditStore, Id, JobStore, NewSession, SessionKind, SessionRecord, SessionStore,
-    Store, StoreError, UserRecord,
+    AuditOutcome, AuditStore, Id, IpHistory, JobStore, NewSession, SessionKind, SessionRecord,
+    SessionStore, Store, StoreError, UserRecord,
 };
 use crate::token::{EnvelopeKey, Token, TokenError};
 
+pub use device::{DeviceCookie, LockoutScope};
 pub use email::normalize_email;
 pub use login::LoginAttempt;
 pub use notice::NoticeError;
 pub use prune::Pruned;
+pub use register::{ConfirmEvidence, RegistrationProof};
+pub use session_events::{EVERYTHING, SessionEventError, SessionEvents};
 pub use sessions::Authenticated;
 
 /// Why a flow refused. Every variant's message is safe to show to the person asking; the
@@ -206,10 +212,14 @@ pub enum AuthMail {
         /// Recipient.
         to: String,
     },
-    /// Too many failed logins locked the account.
+    /// Too many failed logins locked the account for unknown clients, or locked one of the
+    /// owner's devices (`scope`).
     LockoutNotice {
         /// Recipient.
         to: String,
+        /// What was locked: the account for clients without a device cookie, or one device.
+        #[serde(default)]
+        scope: LockoutScope,
     },
     /// Someone logged in from an IP address none of the account's sessions has: tell the
     /// owner, so they can act if it was not them.
@@ -246,7 +256,7 @@ impl AuthMail {
             | Self::ResetPassword { to, .. }
             | Self::ChangeEmail { to, .. }
             | Self::PasswordChanged { to }
-            | Self::LockoutNotice { to }
+            | Self::LockoutNotice { to, .. }
             | Self::SuspiciousLogin { to, .. }
             | Self::EmailChanged { to, .. } => to,
         }
@@ -255,7 +265,8 @@ impl AuthMail {
     /// A stable name for the kind of mail (also the dev mailbox's `kind` column).
     ///
     /// ```
-    /// let mail = sigra_core::auth::AuthMail::LockoutNotice { to: "a@example.com".into() };
+    /// use sigra_core::auth::{AuthMail, LockoutScope};
+    /// let mail = AuthMail::LockoutNotice { to: "a@example.com".into(), scope: LockoutScope::Device };
     /// assert_eq!(mail.kind(), "lockout_notice");
     /// ```
     pub fn kind(&self) -> &'static str {
@@ -347,6 +358,23 @@ pub struct LoggedIn {
     pub session: SessionRecord,
     /// The token to set as the session cookie.
     pub token: SessionToken,
+    /// The device cookie a password login issued (renewed on each one), for
+    /// [`device_cookie`](crate::web::device_cookie) to set; `None` for other ways in.
+    pub device_cookie: Option<DeviceCookie>,
+}
+
+impl LoggedIn {
+    /// Whether the account has no password: it was confirmed by someone who did not show they
+    /// chose the password set at registration, so that password was removed (see
+    /// [`Sigra::confirm_with_link`]). Send the user to set one; the session starts in sudo
+    /// mode so they can.
+    ///
+    /// ```ignore
+    /// if logged_in.needs_password() { /* redirect to the password form */ }
+    /// ```
+    pub fn needs_password(&self) -> bool {
+        self.user.hashed_password.is_none()
+    }
 }
 
 /// Builds a [`Sigra`].
@@ -356,6 +384,8 @@ pub struct SigraBuilder<S> {
     config: SigraConfig,
     clock: fn() -> OffsetDateTime,
     hasher: Option<PasswordHasher>,
+    /// Whether the app feeds [`SessionEvents`] (see [`SigraBuilder::with_session_events`]).
+    session_events: bool,
 }
 
 impl<S: Store> SigraBuilder<S> {
@@ -403,7 +433,7 @@ impl<S: Store> SigraBuilder<S> {
         let hasher = match self.hasher {
             Some(h) => h,
             None => {
-                let params = if self.config.dangers().contains(&"danger_weak_argon2_params") {
+                let params = if self.config.allows(crate::config::Danger::WeakArgon2Params) {
                     crate::password::Argon2Params::danger_weak(
                         argon.memory_kib,
                         argon.iterations,
@@ -452,16 +482,24 @@ impl<S: Store> SigraBuilder<S> {
             reset: EnvelopeKey::derive(&self.secret, "reset_password").map_err(internal)?,
             magic: EnvelopeKey::derive(&self.secret, "magic_link").map_err(internal)?,
             change_email: EnvelopeKey::derive(&self.secret, "change_email").map_err(internal)?,
+            registration: EnvelopeKey::derive(&self.secret, "registration").map_err(internal)?,
             notices: notice::notice_keyring(&self.secret)?,
             base: self.secret,
         };
-        let sessions = cache::SessionCache::new(self.config.session().cache_ttl);
+        let ttl = self.config.session().cache_ttl;
+        let sessions = Arc::new(if self.session_events {
+            cache::SessionCache::fed_by_events(ttl)
+        } else {
+            cache::SessionCache::new(ttl)
+        });
+        let breach = breach::BreachGuard::new(self.config.password())?;
         Ok(Sigra {
             inner: Arc::new(Inner {
                 store: self.store,
                 config: self.config,
                 hasher,
                 policy,
+                breach,
                 keys,
                 clock: self.clock,
                 sessions,
@@ -476,6 +514,9 @@ struct Keys {
     reset: EnvelopeKey,
     magic: EnvelopeKey,
     change_email: EnvelopeKey,
+    /// Signs the registering browser's proof that it chose the password
+    /// ([`RegistrationProof`]).
+    registration: EnvelopeKey,
     /// Encrypts notice payloads in the outbox.
     notices: crate::encryption::Keyring,
     base: SecretKeyBase,
@@ -486,10 +527,12 @@ struct Inner<S> {
     config: SigraConfig,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
+    /// The breached-password check (`password.breach_check`), off by default.
+    breach: breach::BreachGuard,
     keys: Keys,
     clock: fn() -> OffsetDateTime,
-    /// Sessions recently read by `authenticate`.
-    sessions: cache::SessionCache,
+    /// Sessions recently read by `authenticate` (shared with [`SessionEvents`] handles).
+    sessions: Arc<cache::SessionCache>,
     /// Notified after a flow committed a notice.
     job_signal: crate::jobs::JobSignal,
 }
@@ -528,6 +571,7 @@ impl<S: Store> Sigra<S> {
             config: SigraConfig::default(),
             clock: OffsetDateTime::now_utc,
             hasher: None,
+            session_events: false,
         }
     }
 
@@ -607,7 +651,8 @@ impl<S: Store> Sigra<S> {
     }
 
     /// Hashes a password after checking it against the policy (with the user's own email as
-    /// a forbidden password).
+    /// a forbidden password) and, when configured, the breached-password service. Callers run
+    /// it before opening a transaction: the breach check is a network round trip.
     async fn hash_new_password(
         &self,
         password: &Password,
@@ -617,6 +662,7 @@ impl<S: Store> Sigra<S> {
             .policy
             .check_for_user(password, &[email])
             .map_err(AuthError::WeakPassword)?;
+        self.inner.breach.check(password).await?;
         let hash = self
             .inner
             .hasher
@@ -638,7 +684,8 @@ impl<S: Store> Sigra<S> {
     /// For a login about to create a session: when the user has sessions and none of them
     /// comes from this request's IP, writes `security.suspicious_login` in `tx` and enqueues
     /// the owner's notice. The first session, and requests without a known IP, are not
-    /// suspicious (there is nothing to compare with).
+    /// suspicious (there is nothing to compare with). One indexed existence query
+    /// ([`SessionStore::user_ip_history`]): the cost does not grow with the user's sessions.
     async fn check_new_ip<T: SessionStore + AuditStore + JobStore + Send>(
         &self,
         tx: &mut T,
@@ -648,9 +695,9 @@ impl<S: Store> Sigra<S> {
         let Some(ip) = meta.ip_string() else {
             return Ok(());
         };
-        let sessions = tx.list_user_sessions(&user.id).await?;
-        if sessions.is_empty() || sessions.iter().any(|s| s.ip.as_deref() == Some(&*ip)) {
-            return Ok(());
+        match tx.user_ip_history(&user.id, &ip).await? {
+            IpHistory::New => {}
+            IpHistory::NoSessions | IpHistory::Known => return Ok(()),
         }
         let event = self.audit(
             AuditAction::SuspiciousLogin,
@@ -658,7 +705,7 @@ impl<S: Store> Sigra<S> {
             meta,
             Some(user.id),
             Some(user.id),
-            serde_json::json!({ "reason": "new_ip", "known_sessions": sessions.len() }),
+            serde_json::json!({ "reason": "new_ip" }),
         );
         tx.insert_audit_event(&event).await?;
         tracing::info!(target: "sigra::auth", user = %user.id, "login from an IP address none of the user's sessions has");
@@ -693,6 +740,9 @@ impl<S: Store> Sigra<S> {
         new.ip = meta.ip_string();
         new.user_agent = meta.user_agent.clone();
         new.sudo_at = sudo.then_some(now);
+        if kind != SessionKind::MfaPending {
+            self.evict_beyond_cap(tx, user, meta).await?;
+        }
         let session = tx.insert_session(&new).await?;
         let event = self.audit(
             AuditAction::SessionCreate,
@@ -704,5 +754,37 @@ impl<S: Store> Sigra<S> {
         );
         tx.insert_audit_event(&event).await?;
         Ok((session, token))
+    }
+
+    /// Makes room for one more session under `session.max_per_user`: ends the user's least
+    /// recently active sessions beyond `max_per_user - 1` (`MfaPending` ones are not counted)
+    /// and audits `session.evict` with how many. Runs in the transaction that inserts the new
+    /// session, before the insert, so the new session is never the one evicted. Every caller
+    /// commits and then calls [`forget_user`](Self::forget_user), which drops the evicted
+    /// sessions from the session cache.
+    async fn evict_beyond_cap<T: SessionStore + AuditStore + Send>(
+        &self,
+        tx: &mut T,
+        user: &UserRecord,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let max = self.config().session().max_per_user;
+        let evicted = tx
+            .evict_user_sessions_beyond(&user.id, max.saturating_sub(1))
+            .await?;
+        if evicted == 0 {
+            return Ok(());
+        }
+        let event = self.audit(
+            AuditAction::SessionEvict,
+            AuditOutcome::Success,
+            meta,
+            Some(user.id),
+            Some(user.id),
+            serde_json::json!({ "count": evicted, "max_per_user": max }),
+        );
+        tx.insert_audit_event(&event).await?;
+        tracing::info!(target: "sigra::auth", user = %user.id, evicted, max_per_user = max, "ended the least recently active sessions beyond the per-user cap");
+        Ok(())
     }
 }

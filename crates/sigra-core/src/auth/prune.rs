@@ -63,6 +63,8 @@ impl<S: Store> Sigra<S> {
             self.config().rate_limit().auth.window,
             t.code_attempts.window,
             t.resend.window,
+            // Device lockout counters are read over the current window and the one before.
+            self.config().lockout().duration.saturating_mul(2),
         ]
         .into_iter()
         .max()

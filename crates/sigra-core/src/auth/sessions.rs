@@ -32,7 +32,9 @@ impl<S: Store> Sigra<S> {
     /// most requests touch no database at all: expiry and sudo are still decided on every
     /// call, every change made through this `Sigra` (log out, revoke, password change, ...)
     /// drops the user's cached sessions at once, and a change made by another app instance
-    /// is seen within the TTL. Set it to zero to read the database on every call.
+    /// is seen when its [`SessionEvents`](super::SessionEvents) message arrives (the
+    /// generated PostgreSQL app feeds them; while their channel is down nothing is cached),
+    /// or without them within the TTL. Set it to zero to read the database on every call.
     ///
     /// ```ignore
     /// if let Some(auth) = sigra.authenticate(cookie_value).await? { /* logged in */ }
@@ -125,6 +127,33 @@ impl<S: Store> Sigra<S> {
         Ok(tx.list_user_sessions(user_id).await?)
     }
 
+    /// Re-checks, inside a write transaction, that the request's session still exists and
+    /// belongs to its user; [`AuthError::SessionExpired`] when it does not.
+    ///
+    /// A request's [`Authenticated`] may come from the in-process cache, so it can be up to
+    /// `session.cache_ttl` old: every state-changing flow calls this in its own transaction
+    /// before it writes. The session row is written first (`last_active_at`), which on
+    /// PostgreSQL takes its row lock: a concurrent revocation either committed before (the row
+    /// is gone, the flow refuses) or waits for this transaction (and then revokes what it
+    /// wrote). On SQLite write transactions are serialised anyway.
+    pub(super) async fn recheck_session(
+        &self,
+        tx: &mut S::Tx,
+        auth: &Authenticated,
+    ) -> Result<(), AuthError> {
+        tx.touch_session(&auth.session.id, self.now()).await?;
+        let alive = tx
+            .session_by_digest(&auth.session.token_digest)
+            .await?
+            .is_some_and(|s| s.id == auth.session.id && s.user_id == auth.user.id);
+        if alive {
+            Ok(())
+        } else {
+            self.forget_user(&auth.user.id);
+            Err(AuthError::SessionExpired)
+        }
+    }
+
     /// Revokes one of the user's sessions; returns whether it existed. An id belonging to
     /// another user revokes nothing.
     ///
@@ -138,6 +167,7 @@ impl<S: Store> Sigra<S> {
         meta: &RequestMeta,
     ) -> Result<bool, AuthError> {
         let mut tx = self.store().begin().await?;
+        self.recheck_session(&mut tx, auth).await?;
         let existed = tx.delete_user_session(&auth.user.id, session_id).await?;
         if existed {
             let event = self.audit(
@@ -166,9 +196,12 @@ impl<S: Store> Sigra<S> {
         meta: &RequestMeta,
     ) -> Result<u64, AuthError> {
         let mut tx = self.store().begin().await?;
+        self.recheck_session(&mut tx, auth).await?;
         let n = tx
             .delete_user_sessions(&auth.user.id, Some(&auth.session.id))
             .await?;
+        // Stateless credentials (JWT access tokens) issued before now die with the sessions.
+        tx.bump_token_epoch(&auth.user.id).await?;
         let event = self.audit(
             AuditAction::SessionRevokeAll,
             AuditOutcome::Success,

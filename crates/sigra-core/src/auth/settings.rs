@@ -8,16 +8,25 @@ use crate::store::{
 };
 use crate::token::Token;
 
-use super::{AuthError, AuthMail, Authenticated, LoggedIn, Sigra, internal, normalize_email};
+use super::device::scope_of;
+use super::{
+    AuthError, AuthMail, Authenticated, LockoutScope, LoggedIn, Sigra, internal, normalize_email,
+};
 
 impl<S: Store> Sigra<S> {
     /// Enters sudo mode by re-entering the password. The session is replaced (new token,
     /// same kind) with one that is in sudo mode for 5 minutes.
     ///
-    /// While the account is locked, no password is checked: every attempt, right or wrong,
+    /// While the client is locked out, no password is checked: every attempt, right or wrong,
     /// gets [`AuthError::LockedOut`] after the same Argon2id work and ends this session, so a
     /// stolen session cookie cannot tell the right password from a wrong one by locking the
     /// account first.
+    ///
+    /// Locks work as for [`log_in`](Self::log_in): a request carrying a valid device cookie
+    /// for the account counts its wrong passwords on that device and is refused only by the
+    /// device's lock (so strangers locking the account do not keep the owner out of sudo on
+    /// their own browser); any other request counts on, and is refused by, the account's lock
+    /// for unknown clients.
     ///
     /// Errors: [`AuthError::InvalidCredentials`], [`AuthError::LockedOut`] (this failure
     /// locked the account, or it was locked: the session is over), [`AuthError::SessionExpired`]
@@ -40,12 +49,16 @@ impl<S: Store> Sigra<S> {
         let Some(current) = current else {
             return Err(AuthError::SessionExpired);
         };
-        if self.lock_active(&current) {
+        // The same two locks as a password login: a known device (a valid device cookie
+        // for this account) is refused by its own lock only, any other client by the
+        // account's lock for unknown clients.
+        let client = self.known_device(&current, meta);
+        if self.client_locked(&current, &client).await? {
             // The same work as a verify, and no verify: the answer cannot depend on it.
             if let Err(err) = self.inner.hasher.dummy_verify(password).await {
                 tracing::debug!(target: "sigra::auth", error = %err, "dummy verify refused its input");
             }
-            return Err(self.end_locked_sudo(auth, meta).await?);
+            return Err(self.end_locked_sudo(auth, scope_of(&client), meta).await?);
         }
         let valid = match &auth.user.hashed_password {
             Some(stored) => match self.inner.hasher.verify(password, stored).await {
@@ -68,8 +81,9 @@ impl<S: Store> Sigra<S> {
             // (a stolen session cookie must not allow guessing at 10 tries a minute per IP);
             // the failure that locks also ends this session.
             let locked = self
-                .record_failed_password(
+                .record_failed_password_from(
                     &auth.user,
+                    &client,
                     AuditAction::SudoEnter,
                     Some(&auth.session.token_digest),
                     meta,
@@ -88,12 +102,13 @@ impl<S: Store> Sigra<S> {
         let Some(user) = tx.user_by_id(&auth.user.id).await? else {
             return Err(AuthError::SessionExpired);
         };
-        if self.lock_active(&user) {
+        if self.client_locked_in(&mut tx, &user, &client).await? {
             // Locked by a concurrent failure since the check above: the same answer.
             drop(tx);
-            return Err(self.end_locked_sudo(auth, meta).await?);
+            return Err(self.end_locked_sudo(auth, scope_of(&client), meta).await?);
         }
-        if user.failed_login_attempts > 0 || user.locked_at.is_some() {
+        // As for a login: only an unknown client's success clears the account's count.
+        if client.is_none() && (user.failed_login_attempts > 0 || user.locked_at.is_some()) {
             tx.clear_failed_logins(&user.id).await?;
         }
         self.rotate_session(
@@ -106,12 +121,13 @@ impl<S: Store> Sigra<S> {
         .await
     }
 
-    /// A sudo attempt on a locked account: ends this session and audits the attempt
-    /// (`session.sudo_enter`, failure, reason `locked`) in one transaction; returns the
-    /// answer, [`AuthError::LockedOut`].
+    /// A sudo attempt by a locked-out client: ends this session and audits the attempt
+    /// (`session.sudo_enter`, failure, reason `locked`, the lock's `scope`) in one
+    /// transaction; returns the answer, [`AuthError::LockedOut`].
     async fn end_locked_sudo(
         &self,
         auth: &Authenticated,
+        scope: LockoutScope,
         meta: &RequestMeta,
     ) -> Result<AuthError, AuthError> {
         let mut tx = self.store().begin().await?;
@@ -123,7 +139,7 @@ impl<S: Store> Sigra<S> {
             meta,
             Some(auth.user.id),
             Some(auth.user.id),
-            serde_json::json!({ "reason": "locked" }),
+            serde_json::json!({ "reason": "locked", "scope": scope.as_str() }),
         );
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;
@@ -167,6 +183,7 @@ impl<S: Store> Sigra<S> {
             user: auth.user.clone(),
             session,
             token,
+            device_cookie: None,
         })
     }
 
@@ -203,6 +220,7 @@ impl<S: Store> Sigra<S> {
         let mut tx = self.store().begin().await?;
         tx.set_password_hash(&auth.user.id, &hash, Some(now))
             .await?;
+        tx.bump_token_epoch(&auth.user.id).await?;
         tx.delete_user_email_tokens(
             &auth.user.id,
             &[
@@ -267,6 +285,7 @@ impl<S: Store> Sigra<S> {
             .sign(&token, &auth.user.id.to_string(), now)
             .map_err(internal)?;
         let mut tx = self.store().begin().await?;
+        self.recheck_session(&mut tx, auth).await?;
         if !self.mail_allowed(&mut tx, &auth.user).await? {
             tx.commit().await?;
             return Err(AuthError::TooManyAttempts {
@@ -330,6 +349,7 @@ impl<S: Store> Sigra<S> {
             old_email: auth.user.email.clone(),
         };
         let mut tx = self.store().begin().await?;
+        self.recheck_session(&mut tx, auth).await?;
         let record = tx
             .take_email_token(&context, &verified.token.digest())
             .await?

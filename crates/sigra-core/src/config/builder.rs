@@ -1,10 +1,9 @@
 //! The builder: change groups, opt into dangers, read the environment, validate.
 
 use super::{
-    AccountConfig, ApiTokenConfig, AppSessionConfig, AuditConfig, ConfigError, CookieConfig,
-    ImpersonationConfig, JobsConfig, JwtConfig, LockoutConfig, MfaConfig, OrganizationConfig,
-    PasskeyConfig, PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig,
-    WebhookConfig, env, validate,
+    AccountConfig, AuditConfig, ConfigError, CookieConfig, JobsConfig, LockoutConfig,
+    PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig, WebConfig, env,
+    validate,
 };
 
 /// Builds a [`SigraConfig`]: starts from the defaults, applies changes, validates in
@@ -121,30 +120,6 @@ impl SigraConfigBuilder {
         RateLimitConfig
     );
     group_setter!(
-        /// Changes MFA settings.
-        ///
-        /// ```
-        /// let b = sigra_core::config::SigraConfig::builder().mfa(|m| m.backup_code_count = 10);
-        /// assert_eq!(b.build()?.mfa().backup_code_count, 10);
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        mfa,
-        MfaConfig
-    );
-    group_setter!(
-        /// Changes passkey settings.
-        ///
-        /// ```
-        /// use sigra_core::config::UserVerification;
-        /// let b = sigra_core::config::SigraConfig::builder()
-        ///     .passkey(|p| p.user_verification = UserVerification::Required);
-        /// assert_eq!(b.build()?.passkey().user_verification, UserVerification::Required);
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        passkey,
-        PasskeyConfig
-    );
-    group_setter!(
         /// Changes the password policy and Argon2id parameters.
         ///
         /// ```
@@ -157,65 +132,6 @@ impl SigraConfigBuilder {
         /// ```
         password,
         PasswordConfig
-    );
-    group_setter!(
-        /// Changes API token settings.
-        ///
-        /// ```
-        /// let b = sigra_core::config::SigraConfig::builder().api_token(|a| a.prefix = "acme_".into());
-        /// assert_eq!(b.build()?.api_token().prefix, "acme_");
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        api_token,
-        ApiTokenConfig
-    );
-    group_setter!(
-        /// Changes JWT lifetimes.
-        ///
-        /// ```
-        /// let b = sigra_core::config::SigraConfig::builder()
-        ///     .jwt(|j| j.access_ttl = std::time::Duration::from_secs(300));
-        /// assert_eq!(b.build()?.jwt().access_ttl.as_secs(), 300);
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        jwt,
-        JwtConfig
-    );
-    group_setter!(
-        /// Changes native-app login settings.
-        ///
-        /// ```
-        /// let b = sigra_core::config::SigraConfig::builder()
-        ///     .app_session(|a| a.code_ttl = std::time::Duration::from_secs(30));
-        /// assert_eq!(b.build()?.app_session().code_ttl.as_secs(), 30);
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        app_session,
-        AppSessionConfig
-    );
-    group_setter!(
-        /// Changes impersonation limits.
-        ///
-        /// ```
-        /// let b = sigra_core::config::SigraConfig::builder()
-        ///     .impersonation(|i| i.idle_timeout = std::time::Duration::from_secs(600));
-        /// assert_eq!(b.build()?.impersonation().idle_timeout.as_secs(), 600);
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        impersonation,
-        ImpersonationConfig
-    );
-    group_setter!(
-        /// Changes organization settings.
-        ///
-        /// ```
-        /// let b = sigra_core::config::SigraConfig::builder()
-        ///     .organization(|o| o.slug_alias_ttl = std::time::Duration::ZERO);
-        /// assert!(b.build()?.organization().slug_alias_ttl.is_zero());
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        organization,
-        OrganizationConfig
     );
     group_setter!(
         /// Changes account lifecycle settings.
@@ -242,17 +158,6 @@ impl SigraConfigBuilder {
         AuditConfig
     );
     group_setter!(
-        /// Changes webhook delivery settings.
-        ///
-        /// ```
-        /// let b = sigra_core::config::SigraConfig::builder().webhook(|w| w.retry_backoff.truncate(2));
-        /// assert_eq!(b.build()?.webhook().max_attempts(), 3);
-        /// # Ok::<(), sigra_core::config::ConfigError>(())
-        /// ```
-        webhook,
-        WebhookConfig
-    );
-    group_setter!(
         /// Changes the job worker's settings.
         ///
         /// ```
@@ -263,19 +168,30 @@ impl SigraConfigBuilder {
         jobs,
         JobsConfig
     );
+    group_setter!(
+        /// Changes the HTTP edge settings (trusted proxies, HSTS).
+        ///
+        /// ```
+        /// let b = sigra_core::config::SigraConfig::builder().web(|w| w.trust_proxy = 1);
+        /// assert_eq!(b.build()?.web().trust_proxy, 1);
+        /// # Ok::<(), sigra_core::config::ConfigError>(())
+        /// ```
+        web,
+        WebConfig
+    );
 
     /// Allows a session cookie without `Secure` outside dev mode. Only for setups where TLS
     /// ends in front of the app *and* the browser still talks plain HTTP, which is never
     /// right in production.
     ///
     /// ```
-    /// use sigra_core::config::SigraConfig;
+    /// use sigra_core::config::{Danger, SigraConfig};
     /// assert!(SigraConfig::builder().cookie(|c| c.secure = false).build().is_err());
     /// let config = SigraConfig::builder()
     ///     .danger_allow_insecure_cookies()
     ///     .cookie(|c| c.secure = false)
     ///     .build()?;
-    /// assert_eq!(config.dangers(), vec!["danger_allow_insecure_cookies"]);
+    /// assert_eq!(config.dangers(), [Danger::AllowInsecureCookies]);
     /// # Ok::<(), sigra_core::config::ConfigError>(())
     /// ```
     pub fn danger_allow_insecure_cookies(mut self) -> Self {
@@ -320,9 +236,9 @@ impl SigraConfigBuilder {
         self
     }
 
-    /// Lifts the upper bounds on lifetimes: sudo window (1h), sessions (30d), tokens, JWTs,
-    /// challenges, trust cookies, impersonation, JWT clock skew. Ordering rules (idle ≤
-    /// absolute) and browser limits still apply.
+    /// Lifts the upper bounds on lifetimes: sudo window (1h), sessions (30d), the session
+    /// cache, the MFA-pending step, email tokens and the lockout device cookie. Ordering rules
+    /// (idle ≤ absolute) and browser limits still apply.
     ///
     /// ```
     /// use std::time::Duration;
@@ -336,8 +252,8 @@ impl SigraConfigBuilder {
         self
     }
 
-    /// Lifts the upper bounds on attempt counts (lockout, MFA lockout, code entry, resend,
-    /// rate limit, TOTP skew) and the 1-minute floor on lock durations. Zero is still refused.
+    /// Lifts the upper bounds on attempt counts (lockout, code entry, resend, rate limit) and
+    /// the 1-minute floor on lock durations. Zero is still refused.
     ///
     /// ```
     /// use sigra_core::config::SigraConfig;

@@ -1,7 +1,7 @@
 //! `SIGRA_*` environment variables: the table of settings, and total parsers for their values.
 
-use super::account::{DeletionMode, UnconfirmedPolicy};
-use super::protection::{SignCountPolicy, UserVerification};
+use super::account::UnconfirmedPolicy;
+use super::password::BreachCheckFailure;
 use super::session::SameSite;
 use super::{ConfigError, SigraConfig};
 use std::time::Duration;
@@ -43,6 +43,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     setting!("session.sudo_window", "SIGRA_SESSION_SUDO_WINDOW", session.sudo_window, duration, show_duration),
     setting!("session.mfa_pending_timeout", "SIGRA_SESSION_MFA_PENDING_TIMEOUT", session.mfa_pending_timeout, duration, show_duration),
     setting!("session.cache_ttl", "SIGRA_SESSION_CACHE_TTL", session.cache_ttl, duration, show_duration),
+    setting!("session.max_per_user", "SIGRA_SESSION_MAX_PER_USER", session.max_per_user, number, show_number),
     setting!("cookie.name", "SIGRA_COOKIE_NAME", cookie.name, string, show_string),
     setting!("cookie.secure", "SIGRA_COOKIE_SECURE", cookie.secure, boolean, show_bool),
     setting!("cookie.host_prefix", "SIGRA_COOKIE_HOST_PREFIX", cookie.host_prefix, boolean, show_bool),
@@ -57,43 +58,22 @@ pub(crate) static SETTINGS: &[Setting] = &[
     setting!("tokens.resend.window", "SIGRA_TOKEN_RESEND_WINDOW", tokens.resend.window, duration, show_duration),
     setting!("lockout.threshold", "SIGRA_LOCKOUT_THRESHOLD", lockout.threshold, number, show_number),
     setting!("lockout.duration", "SIGRA_LOCKOUT_DURATION", lockout.duration, duration, show_duration),
+    setting!("lockout.device_cookie_ttl", "SIGRA_LOCKOUT_DEVICE_COOKIE_TTL", lockout.device_cookie_ttl, duration, show_duration),
     setting!("rate_limit.auth.max", "SIGRA_RATE_LIMIT_AUTH_MAX", rate_limit.auth.max, number, show_number),
     setting!("rate_limit.auth.window", "SIGRA_RATE_LIMIT_AUTH_WINDOW", rate_limit.auth.window, duration, show_duration),
-    setting!("mfa.lockout_threshold", "SIGRA_MFA_LOCKOUT_THRESHOLD", mfa.lockout_threshold, number, show_number),
-    setting!("mfa.lockout_duration", "SIGRA_MFA_LOCKOUT_DURATION", mfa.lockout_duration, duration, show_duration),
-    setting!("mfa.totp_skew_steps", "SIGRA_MFA_TOTP_SKEW_STEPS", mfa.totp_skew_steps, number, show_number),
-    setting!("mfa.backup_code_count", "SIGRA_MFA_BACKUP_CODE_COUNT", mfa.backup_code_count, number, show_number),
-    setting!("mfa.trust_browser_ttl", "SIGRA_MFA_TRUST_BROWSER_TTL", mfa.trust_browser_ttl, duration, show_duration),
-    setting!("passkey.challenge_ttl", "SIGRA_PASSKEY_CHALLENGE_TTL", passkey.challenge_ttl, duration, show_duration),
-    setting!("passkey.user_verification", "SIGRA_PASSKEY_USER_VERIFICATION", passkey.user_verification, user_verification, show_user_verification),
-    setting!("passkey.sign_count_policy", "SIGRA_PASSKEY_SIGN_COUNT_POLICY", passkey.sign_count_policy, sign_count_policy, show_sign_count_policy),
     setting!("password.min_chars", "SIGRA_PASSWORD_MIN_CHARS", password.min_chars, number, show_number),
     setting!("password.max_bytes", "SIGRA_PASSWORD_MAX_BYTES", password.max_bytes, number, show_number),
     setting!("password.reject_common", "SIGRA_PASSWORD_REJECT_COMMON", password.reject_common, boolean, show_bool),
     setting!("password.breach_check", "SIGRA_PASSWORD_BREACH_CHECK", password.breach_check, boolean, show_bool),
+    setting!("password.breach_check_url", "SIGRA_PASSWORD_BREACH_CHECK_URL", password.breach_check_url, string, show_string),
+    setting!("password.breach_check_timeout", "SIGRA_PASSWORD_BREACH_CHECK_TIMEOUT", password.breach_check_timeout, duration, show_duration),
+    setting!("password.breach_check_on_failure", "SIGRA_PASSWORD_BREACH_CHECK_ON_FAILURE", password.breach_check_on_failure, breach_check_failure, show_breach_check_failure),
     setting!("password.argon2.memory_kib", "SIGRA_ARGON2_MEMORY_KIB", password.argon2.memory_kib, number, show_number),
     setting!("password.argon2.iterations", "SIGRA_ARGON2_ITERATIONS", password.argon2.iterations, number, show_number),
     setting!("password.argon2.parallelism", "SIGRA_ARGON2_PARALLELISM", password.argon2.parallelism, number, show_number),
     setting!("password.argon2.max_concurrent", "SIGRA_ARGON2_MAX_CONCURRENT", password.argon2.max_concurrent, count_or_auto, show_count_or_auto),
-    setting!("api_token.prefix", "SIGRA_API_TOKEN_PREFIX", api_token.prefix, string, show_string),
-    setting!("api_token.last_used_write_interval", "SIGRA_API_TOKEN_LAST_USED_WRITE_INTERVAL", api_token.last_used_write_interval, duration, show_duration),
-    setting!("api_token.max_ttl", "SIGRA_API_TOKEN_MAX_TTL", api_token.max_ttl, optional_duration, show_optional_duration),
-    setting!("api_token.require_expiry", "SIGRA_API_TOKEN_REQUIRE_EXPIRY", api_token.require_expiry, boolean, show_bool),
-    setting!("api_token.write_implies_read", "SIGRA_API_TOKEN_WRITE_IMPLIES_READ", api_token.write_implies_read, boolean, show_bool),
-    setting!("jwt.access_ttl", "SIGRA_JWT_ACCESS_TTL", jwt.access_ttl, duration, show_duration),
-    setting!("jwt.refresh_ttl", "SIGRA_JWT_REFRESH_TTL", jwt.refresh_ttl, duration, show_duration),
-    setting!("jwt.clock_skew", "SIGRA_JWT_CLOCK_SKEW", jwt.clock_skew, duration, show_duration),
-    setting!("app_session.continuation_ttl", "SIGRA_APP_SESSION_CONTINUATION_TTL", app_session.continuation_ttl, duration, show_duration),
-    setting!("app_session.code_ttl", "SIGRA_APP_SESSION_CODE_TTL", app_session.code_ttl, duration, show_duration),
-    setting!("impersonation.idle_timeout", "SIGRA_IMPERSONATION_IDLE_TIMEOUT", impersonation.idle_timeout, duration, show_duration),
-    setting!("impersonation.absolute_timeout", "SIGRA_IMPERSONATION_ABSOLUTE_TIMEOUT", impersonation.absolute_timeout, duration, show_duration),
-    setting!("organization.slug_alias_ttl", "SIGRA_ORG_SLUG_ALIAS_TTL", organization.slug_alias_ttl, duration, show_duration),
     setting!("account.unconfirmed", "SIGRA_ACCOUNT_UNCONFIRMED", account.unconfirmed, unconfirmed, show_unconfirmed),
-    setting!("account.deletion_mode", "SIGRA_ACCOUNT_DELETION_MODE", account.deletion_mode, deletion_mode, show_deletion_mode),
-    setting!("account.deletion_grace", "SIGRA_ACCOUNT_DELETION_GRACE", account.deletion_grace, duration, show_duration),
     setting!("audit.metadata_max_bytes", "SIGRA_AUDIT_METADATA_MAX_BYTES", audit.metadata_max_bytes, number, show_number),
-    setting!("webhook.tolerance", "SIGRA_WEBHOOK_TOLERANCE", webhook.tolerance, duration, show_duration),
-    setting!("webhook.retry_backoff", "SIGRA_WEBHOOK_RETRY_BACKOFF", webhook.retry_backoff, duration_list, show_duration_list),
     setting!("jobs.poll_interval", "SIGRA_JOBS_POLL_INTERVAL", jobs.poll_interval, duration, show_duration),
     setting!("jobs.lease", "SIGRA_JOBS_LEASE", jobs.lease, duration, show_duration),
     setting!("jobs.max_attempts", "SIGRA_JOBS_MAX_ATTEMPTS", jobs.max_attempts, number, show_number),
@@ -103,6 +83,10 @@ pub(crate) static SETTINGS: &[Setting] = &[
     setting!("jobs.keep_done", "SIGRA_JOBS_KEEP_DONE", jobs.keep_done, duration, show_duration),
     setting!("jobs.keep_dead", "SIGRA_JOBS_KEEP_DEAD", jobs.keep_dead, duration, show_duration),
     setting!("jobs.shutdown_grace", "SIGRA_JOBS_SHUTDOWN_GRACE", jobs.shutdown_grace, duration, show_duration),
+    setting!("web.trust_proxy", "SIGRA_TRUST_PROXY", web.trust_proxy, proxy_hops, show_number),
+    setting!("web.hsts_max_age", "SIGRA_HSTS_MAX_AGE", web.hsts_max_age, duration, show_duration),
+    setting!("web.login_path", "SIGRA_LOGIN_PATH", web.login_path, string, show_string),
+    setting!("web.sudo_path", "SIGRA_SUDO_PATH", web.sudo_path, string, show_string),
 ];
 
 /// The setting at `path`, if any.
@@ -178,16 +162,6 @@ fn optional_duration(v: &str) -> Result<Option<Duration>, Expected> {
         .map_err(|_| "`none` or a duration such as 90s, 30m, 24h, 60d or plain seconds")
 }
 
-fn duration_list(v: &str) -> Result<Vec<Duration>, Expected> {
-    if v.eq_ignore_ascii_case("none") {
-        return Ok(Vec::new());
-    }
-    v.split(',')
-        .map(|item| duration(item.trim()))
-        .collect::<Result<_, _>>()
-        .map_err(|_| "`none` or comma-separated durations such as 1m,5m,15m,1h,3h")
-}
-
 fn boolean(v: &str) -> Result<bool, Expected> {
     match v {
         "1" => Ok(true),
@@ -204,6 +178,18 @@ fn number(v: &str) -> Result<u32, Expected> {
         return Err(NUMBER);
     }
     v.parse().map_err(|_| NUMBER)
+}
+
+/// `true` (one proxy), `false` (none) or a number of hops.
+fn proxy_hops(v: &str) -> Result<u32, Expected> {
+    const HOPS: Expected = "true, false or a number of proxies from 0 to 10";
+    if v.eq_ignore_ascii_case("true") {
+        return Ok(1);
+    }
+    if v.eq_ignore_ascii_case("false") {
+        return Ok(0);
+    }
+    number(v).map_err(|_| HOPS)
 }
 
 fn count_or_auto(v: &str) -> Result<Option<usize>, Expected> {
@@ -241,30 +227,6 @@ fn same_site(v: &str) -> Result<SameSite, Expected> {
     )
 }
 
-fn user_verification(v: &str) -> Result<UserVerification, Expected> {
-    choice(
-        v,
-        &[
-            ("required", UserVerification::Required),
-            ("preferred", UserVerification::Preferred),
-            ("discouraged", UserVerification::Discouraged),
-        ],
-        "required, preferred or discouraged",
-    )
-}
-
-fn sign_count_policy(v: &str) -> Result<SignCountPolicy, Expected> {
-    choice(
-        v,
-        &[
-            ("warn", SignCountPolicy::Warn),
-            ("require_reauth", SignCountPolicy::RequireReauth),
-            ("revoke", SignCountPolicy::Revoke),
-        ],
-        "warn, require_reauth or revoke",
-    )
-}
-
 fn unconfirmed(v: &str) -> Result<UnconfirmedPolicy, Expected> {
     choice(
         v,
@@ -276,15 +238,14 @@ fn unconfirmed(v: &str) -> Result<UnconfirmedPolicy, Expected> {
     )
 }
 
-fn deletion_mode(v: &str) -> Result<DeletionMode, Expected> {
+fn breach_check_failure(v: &str) -> Result<BreachCheckFailure, Expected> {
     choice(
         v,
         &[
-            ("soft", DeletionMode::Soft),
-            ("hard", DeletionMode::Hard),
-            ("anonymize", DeletionMode::Anonymize),
+            ("allow", BreachCheckFailure::Allow),
+            ("refuse", BreachCheckFailure::Refuse),
         ],
-        "soft, hard or anonymize",
+        "allow or refuse",
     )
 }
 
@@ -311,13 +272,6 @@ fn show_optional_duration(d: &Option<Duration>) -> String {
     d.as_ref().map_or_else(|| "none".to_owned(), show_duration)
 }
 
-fn show_duration_list(list: &[Duration]) -> String {
-    if list.is_empty() {
-        return "none".to_owned();
-    }
-    list.iter().map(show_duration).collect::<Vec<_>>().join(",")
-}
-
 fn show_bool(b: &bool) -> String {
     b.to_string()
 }
@@ -338,19 +292,11 @@ fn show_same_site(v: &SameSite) -> String {
     v.as_str().to_owned()
 }
 
-fn show_user_verification(v: &UserVerification) -> String {
-    v.as_str().to_owned()
-}
-
-fn show_sign_count_policy(v: &SignCountPolicy) -> String {
-    v.as_str().to_owned()
-}
-
 fn show_unconfirmed(v: &UnconfirmedPolicy) -> String {
     v.as_str().to_owned()
 }
 
-fn show_deletion_mode(v: &DeletionMode) -> String {
+fn show_breach_check_failure(v: &BreachCheckFailure) -> String {
     v.as_str().to_owned()
 }
 
@@ -413,12 +359,8 @@ mod tests {
         assert_eq!(count_or_auto("4"), Ok(Some(4)));
         assert_eq!(same_site("Strict"), Ok(SameSite::Strict));
         assert!(same_site("lux").is_err());
-        assert_eq!(
-            duration_list("1m, 5m"),
-            Ok(vec![Duration::from_secs(60), Duration::from_secs(300)])
-        );
-        assert_eq!(duration_list("none"), Ok(vec![]));
-        assert!(duration_list("1m,,5m").is_err());
+        assert_eq!(unconfirmed("BLOCK"), Ok(UnconfirmedPolicy::Block));
+        assert!(unconfirmed("deny").is_err());
     }
 
     #[test]

@@ -4,11 +4,10 @@
 //!
 //! - **Plain data.** Settings are small plain structs with public fields, one per concern
 //!   ([`SessionConfig`], [`CookieConfig`], [`TokenConfig`], [`LockoutConfig`],
-//!   [`RateLimitConfig`], [`MfaConfig`], [`PasskeyConfig`], [`PasswordConfig`] with
-//!   [`Argon2Config`], [`ApiTokenConfig`], [`JwtConfig`], [`AppSessionConfig`],
-//!   [`ImpersonationConfig`], [`OrganizationConfig`], [`AccountConfig`], [`AuditConfig`],
-//!   [`WebhookConfig`], [`JobsConfig`]). Durations are [`std::time::Duration`] everywhere; Argon2id
-//!   parameters are plain numbers. This module uses no other module's types, so it depends on
+//!   [`RateLimitConfig`], [`PasswordConfig`] with [`Argon2Config`], [`AccountConfig`],
+//!   [`AuditConfig`], [`JobsConfig`], [`WebConfig`]). A feature's group arrives with the
+//!   feature: there are no settings for what is not built yet. Durations are
+//!   [`std::time::Duration`] everywhere; Argon2id parameters are plain numbers. This module uses no other module's types, so it depends on
 //!   nothing and everything may depend on it.
 //! - **Valid by construction.** A [`SigraConfig`] comes only from [`SigraConfig::default`]
 //!   (the reference behaviours), [`SigraConfig::builder`] → [`SigraConfigBuilder::build`], or
@@ -25,7 +24,7 @@
 //!   - `danger_weak_password_policy()`: minimum length below 8, common-password list off;
 //!   - `danger_allow_long_lifetimes()`: lifetimes above the bounds marked (L);
 //!   - `danger_lenient_attempt_limits()`: attempt counts above the bounds marked (A), lock
-//!     durations under a minute, TOTP skew above 2.
+//!     durations under a minute.
 //!
 //!   Dangers cannot be switched on from the environment; [`SigraConfig::dangers`] lists the
 //!   ones in effect (for `cargo sigra doctor`).
@@ -52,6 +51,7 @@
 //! | `session.sudo_window` | `SIGRA_SESSION_SUDO_WINDOW` | `5m` | > 0, ≤ 1h (L). |
 //! | `session.mfa_pending_timeout` | `SIGRA_SESSION_MFA_PENDING_TIMEOUT` | `5m` | > 0, ≤ 30m (L). |
 //! | `session.cache_ttl` | `SIGRA_SESSION_CACHE_TTL` | `10s` | How long a session read is served from memory; `0s` = never; ≤ 1m (L). |
+//! | `session.max_per_user` | `SIGRA_SESSION_MAX_PER_USER` | `100` | Sessions one user keeps; a login beyond it ends the least recently active ones; ≥ 1. |
 //! | `cookie.name` | `SIGRA_COOKIE_NAME` | `sigra_session` | 1–64 cookie-token characters, without `__Host-`/`__Secure-`. |
 //! | `cookie.secure` | `SIGRA_COOKIE_SECURE` | `true` | `false` only in dev mode or with `danger_allow_insecure_cookies()`. |
 //! | `cookie.host_prefix` | `SIGRA_COOKIE_HOST_PREFIX` | `true` | Adds `__Host-` to the name when `secure`. |
@@ -66,43 +66,22 @@
 //! | `tokens.resend.window` | `SIGRA_TOKEN_RESEND_WINDOW` | `15m` | > 0. |
 //! | `lockout.threshold` | `SIGRA_LOCKOUT_THRESHOLD` | `5` | Failed logins that lock the account; 1–100 (A). |
 //! | `lockout.duration` | `SIGRA_LOCKOUT_DURATION` | `15m` | > 0, ≥ 1m (A). |
+//! | `lockout.device_cookie_ttl` | `SIGRA_LOCKOUT_DEVICE_COOKIE_TTL` | `365d` | Lifetime of the device cookie a password login earns, which keeps that browser out of locks caused by other clients' failures; renewed on each password login; ≤ 400d (L). |
 //! | `rate_limit.auth.max` | `SIGRA_RATE_LIMIT_AUTH_MAX` | `10` | Auth POSTs per IP per window; 1–1000 (A). |
 //! | `rate_limit.auth.window` | `SIGRA_RATE_LIMIT_AUTH_WINDOW` | `1m` | > 0. |
-//! | `mfa.lockout_threshold` | `SIGRA_MFA_LOCKOUT_THRESHOLD` | `5` | Wrong TOTP/backup codes that lock MFA; 1–20 (A). |
-//! | `mfa.lockout_duration` | `SIGRA_MFA_LOCKOUT_DURATION` | `15m` | > 0, ≥ 1m (A). |
-//! | `mfa.totp_skew_steps` | `SIGRA_MFA_TOTP_SKEW_STEPS` | `1` | 30-second steps accepted either side; ≤ 2 (A). |
-//! | `mfa.backup_code_count` | `SIGRA_MFA_BACKUP_CODE_COUNT` | `8` | 1–32. |
-//! | `mfa.trust_browser_ttl` | `SIGRA_MFA_TRUST_BROWSER_TTL` | `30d` | "Trust this browser" cookie; > 0, ≤ 90d (L). |
-//! | `passkey.challenge_ttl` | `SIGRA_PASSKEY_CHALLENGE_TTL` | `1m` | > 0, ≤ 10m (L). |
-//! | `passkey.user_verification` | `SIGRA_PASSKEY_USER_VERIFICATION` | `preferred` | `required`, `preferred`, `discouraged`. |
-//! | `passkey.sign_count_policy` | `SIGRA_PASSKEY_SIGN_COUNT_POLICY` | `warn` | `warn`, `require_reauth`, `revoke`. |
 //! | `password.min_chars` | `SIGRA_PASSWORD_MIN_CHARS` | `8` | 1–64; below 8 needs `danger_weak_password_policy()`. |
 //! | `password.max_bytes` | `SIGRA_PASSWORD_MAX_BYTES` | `1024` | Longer input is refused, never truncated; 256–65536. |
 //! | `password.reject_common` | `SIGRA_PASSWORD_REJECT_COMMON` | `true` | `false` needs `danger_weak_password_policy()`. |
-//! | `password.breach_check` | `SIGRA_PASSWORD_BREACH_CHECK` | `false` | Have I Been Pwned k-anonymity check. |
+//! | `password.breach_check` | `SIGRA_PASSWORD_BREACH_CHECK` | `false` | Refuse passwords known from breaches (Pwned Passwords range API, k-anonymity) at registration, reset and change; `true` needs sigra-core's `breach-check` feature. |
+//! | `password.breach_check_url` | `SIGRA_PASSWORD_BREACH_CHECK_URL` | `https://api.pwnedpasswords.com` | The range service; `https://` or `http://` with a host, no query. |
+//! | `password.breach_check_timeout` | `SIGRA_PASSWORD_BREACH_CHECK_TIMEOUT` | `2s` | One check, connection included; 1s–30s. |
+//! | `password.breach_check_on_failure` | `SIGRA_PASSWORD_BREACH_CHECK_ON_FAILURE` | `allow` | Service down or answering garbage: `allow` (log a warning) or `refuse` (form error). |
 //! | `password.argon2.memory_kib` | `SIGRA_ARGON2_MEMORY_KIB` | `19456` | ≥ 19456 (W), ≥ 8 × parallelism, ≤ 4194304. |
 //! | `password.argon2.iterations` | `SIGRA_ARGON2_ITERATIONS` | `2` | ≥ 1; ≥ 2 unless memory ≥ 47104 (W). |
 //! | `password.argon2.parallelism` | `SIGRA_ARGON2_PARALLELISM` | `1` | 1–64. |
 //! | `password.argon2.max_concurrent` | `SIGRA_ARGON2_MAX_CONCURRENT` | `auto` | Hashes at once; `auto` = CPU cores, or 1–1024. |
-//! | `api_token.prefix` | `SIGRA_API_TOKEN_PREFIX` | `sigra_sk_` | 1–32 of `a-z 0-9 _`, not starting with `eyj`. |
-//! | `api_token.last_used_write_interval` | `SIGRA_API_TOKEN_LAST_USED_WRITE_INTERVAL` | `5m` | `last_used_at` write throttle (0 = every use). |
-//! | `api_token.max_ttl` | `SIGRA_API_TOKEN_MAX_TTL` | `none` | `none` or > 0. |
-//! | `api_token.require_expiry` | `SIGRA_API_TOKEN_REQUIRE_EXPIRY` | `false` | Refuse tokens without an expiry. |
-//! | `api_token.write_implies_read` | `SIGRA_API_TOKEN_WRITE_IMPLIES_READ` | `false` | `x:write` also grants `x:read`. |
-//! | `jwt.access_ttl` | `SIGRA_JWT_ACCESS_TTL` | `15m` | > 0, ≤ 1h (L). |
-//! | `jwt.refresh_ttl` | `SIGRA_JWT_REFRESH_TTL` | `30d` | > `jwt.access_ttl`, ≤ 365d (L). |
-//! | `jwt.clock_skew` | `SIGRA_JWT_CLOCK_SKEW` | `1m` | < `jwt.access_ttl`, ≤ 5m (L). |
-//! | `app_session.continuation_ttl` | `SIGRA_APP_SESSION_CONTINUATION_TTL` | `5m` | > 0, ≤ 30m (L). |
-//! | `app_session.code_ttl` | `SIGRA_APP_SESSION_CODE_TTL` | `1m` | > 0, ≤ 10m (L). |
-//! | `impersonation.idle_timeout` | `SIGRA_IMPERSONATION_IDLE_TIMEOUT` | `15m` | > 0, ≤ `impersonation.absolute_timeout`. |
-//! | `impersonation.absolute_timeout` | `SIGRA_IMPERSONATION_ABSOLUTE_TIMEOUT` | `30m` | > 0, ≤ 4h (L). |
-//! | `organization.slug_alias_ttl` | `SIGRA_ORG_SLUG_ALIAS_TTL` | `7d` | Old slugs redirect this long (0 = never); ≤ 365d. |
 //! | `account.unconfirmed` | `SIGRA_ACCOUNT_UNCONFIRMED` | `allow` | `allow` (with a banner) or `block`. |
-//! | `account.deletion_mode` | `SIGRA_ACCOUNT_DELETION_MODE` | `soft` | `soft`, `hard`, `anonymize`. |
-//! | `account.deletion_grace` | `SIGRA_ACCOUNT_DELETION_GRACE` | `14d` | Cancellable delay (0 = at once); ≤ 365d. |
 //! | `audit.metadata_max_bytes` | `SIGRA_AUDIT_METADATA_MAX_BYTES` | `8192` | 256–1048576. |
-//! | `webhook.tolerance` | `SIGRA_WEBHOOK_TOLERANCE` | `5m` | Signature timestamp tolerance; > 0, ≤ 1h (L). |
-//! | `webhook.retry_backoff` | `SIGRA_WEBHOOK_RETRY_BACKOFF` | `1m,5m,15m,1h,3h` | Waits between attempts (`none` = no retry); ≤ 20 steps, each ≥ 1s. |
 //! | `jobs.poll_interval` | `SIGRA_JOBS_POLL_INTERVAL` | `2s` | How often an idle job worker looks for due jobs; 1s–1m. |
 //! | `jobs.lease` | `SIGRA_JOBS_LEASE` | `1m` | A worker's claim on a job; 10s–1h, longer than any job (the SMTP timeout). |
 //! | `jobs.max_attempts` | `SIGRA_JOBS_MAX_ATTEMPTS` | `10` | Attempts before a job is dead; 1–50. |
@@ -112,6 +91,10 @@
 //! | `jobs.keep_done` | `SIGRA_JOBS_KEEP_DONE` | `7d` | How long finished jobs are kept (payload scrubbed); ≤ 365d. |
 //! | `jobs.keep_dead` | `SIGRA_JOBS_KEEP_DEAD` | `30d` | How long dead jobs are kept for operators; ≤ 365d. |
 //! | `jobs.shutdown_grace` | `SIGRA_JOBS_SHUTDOWN_GRACE` | `10s` | On shutdown, time for running jobs before they are released; ≤ 10m. |
+//! | `web.trust_proxy` | `SIGRA_TRUST_PROXY` | `0` | Reverse proxies to trust for the client address; `true` = 1, `false` = 0, or 0–10. |
+//! | `web.hsts_max_age` | `SIGRA_HSTS_MAX_AGE` | `365d` | `Strict-Transport-Security` when cookies are `Secure`; `0` = no header; ≤ 730d. |
+//! | `web.login_path` | `SIGRA_LOGIN_PATH` | `/users/log_in` | Where `RequireUser` sends browsers; a local path (`/…`, no `//`, `?`, `#`). |
+//! | `web.sudo_path` | `SIGRA_SUDO_PATH` | `/users/sudo` | Where `RequireSudo` sends browsers; same rules. |
 //!
 //! (L) needs `danger_allow_long_lifetimes()` to exceed; (A) needs
 //! `danger_lenient_attempt_limits()`; (W) needs `danger_weak_argon2_params()`.
@@ -141,8 +124,8 @@
 //! ```
 
 mod account;
-mod api;
 mod builder;
+mod danger;
 mod env;
 mod jobs;
 mod password;
@@ -151,20 +134,17 @@ mod session;
 mod tokens;
 mod units;
 mod validate;
+mod web;
 
-pub use account::{
-    AccountConfig, AuditConfig, DeletionMode, ImpersonationConfig, OrganizationConfig,
-    UnconfirmedPolicy,
-};
-pub use api::{ApiTokenConfig, AppSessionConfig, JwtConfig, WebhookConfig};
+pub use account::{AccountConfig, AuditConfig, UnconfirmedPolicy};
 pub use builder::SigraConfigBuilder;
+pub use danger::Danger;
 pub use jobs::JobsConfig;
-pub use password::{Argon2Config, PasswordConfig};
-pub use protection::{
-    LockoutConfig, MfaConfig, PasskeyConfig, RateLimitConfig, SignCountPolicy, UserVerification,
-};
+pub use password::{Argon2Config, BreachCheckFailure, PasswordConfig};
+pub use protection::{LockoutConfig, RateLimitConfig};
 pub use session::{CookieConfig, SameSite, SessionConfig};
 pub use tokens::{Limit, TokenConfig};
+pub use web::WebConfig;
 
 /// Errors from loading or validating the configuration. The config holds no secrets, so
 /// messages may quote values.
@@ -270,18 +250,11 @@ pub struct SigraConfig {
     tokens: TokenConfig,
     lockout: LockoutConfig,
     rate_limit: RateLimitConfig,
-    mfa: MfaConfig,
-    passkey: PasskeyConfig,
     password: PasswordConfig,
-    api_token: ApiTokenConfig,
-    jwt: JwtConfig,
-    app_session: AppSessionConfig,
-    impersonation: ImpersonationConfig,
-    organization: OrganizationConfig,
     account: AccountConfig,
     audit: AuditConfig,
-    webhook: WebhookConfig,
     jobs: JobsConfig,
+    web: WebConfig,
     dangers: Dangers,
 }
 
@@ -333,9 +306,9 @@ impl SigraConfig {
     ///
     /// ```
     /// let config = sigra_core::config::SigraConfig::from_env_with(|name| {
-    ///     (name == "SIGRA_JWT_ACCESS_TTL").then(|| "300".into())
+    ///     (name == "SIGRA_TOKEN_MAGIC_LINK_TTL").then(|| "300".into())
     /// })?;
-    /// assert_eq!(config.jwt().access_ttl.as_secs(), 300);
+    /// assert_eq!(config.tokens().magic_link_ttl.as_secs(), 300);
     /// # Ok::<(), sigra_core::config::ConfigError>(())
     /// ```
     pub fn from_env_with(lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -367,25 +340,40 @@ impl SigraConfig {
         env::SETTINGS.iter().map(|s| s.env_var).collect()
     }
 
-    /// The `danger_*` builder methods in effect, for a doctor or a startup warning.
+    /// The `danger_*` builder methods in effect, in [`Danger::ALL`] order, for a doctor or a
+    /// startup warning (each displays as its method's name).
     ///
     /// ```
-    /// let config = sigra_core::config::SigraConfig::builder().danger_weak_argon2_params().build()?;
-    /// assert_eq!(config.dangers(), vec!["danger_weak_argon2_params"]);
+    /// use sigra_core::config::{Danger, SigraConfig};
+    /// let config = SigraConfig::builder().danger_weak_argon2_params().build()?;
+    /// assert_eq!(config.dangers(), [Danger::WeakArgon2Params]);
+    /// for danger in config.dangers() {
+    ///     eprintln!("warning: {danger} is on"); // "danger_weak_argon2_params is on"
+    /// }
     /// # Ok::<(), sigra_core::config::ConfigError>(())
     /// ```
-    pub fn dangers(&self) -> Vec<&'static str> {
+    pub fn dangers(&self) -> Vec<Danger> {
+        Danger::ALL
+            .into_iter()
+            .filter(|&danger| self.allows(danger))
+            .collect()
+    }
+
+    /// Whether `danger`'s builder method was called.
+    ///
+    /// ```
+    /// use sigra_core::config::{Danger, SigraConfig};
+    /// assert!(!SigraConfig::default().allows(Danger::AllowInsecureCookies));
+    /// ```
+    pub fn allows(&self, danger: Danger) -> bool {
         let d = &self.dangers;
-        [
-            (d.insecure_cookies, "danger_allow_insecure_cookies"),
-            (d.weak_argon2_params, "danger_weak_argon2_params"),
-            (d.weak_password_policy, "danger_weak_password_policy"),
-            (d.long_lifetimes, "danger_allow_long_lifetimes"),
-            (d.lenient_attempt_limits, "danger_lenient_attempt_limits"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect()
+        match danger {
+            Danger::AllowInsecureCookies => d.insecure_cookies,
+            Danger::WeakArgon2Params => d.weak_argon2_params,
+            Danger::WeakPasswordPolicy => d.weak_password_policy,
+            Danger::AllowLongLifetimes => d.long_lifetimes,
+            Danger::LenientAttemptLimits => d.lenient_attempt_limits,
+        }
     }
 
     /// Whether dev mode is on (`SIGRA_DEV_MODE`).
@@ -443,24 +431,6 @@ impl SigraConfig {
         RateLimitConfig
     );
     group_getter!(
-        /// MFA settings.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().mfa().lockout_threshold, 5);
-        /// ```
-        mfa,
-        MfaConfig
-    );
-    group_getter!(
-        /// Passkey settings.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().passkey().challenge_ttl.as_secs(), 60);
-        /// ```
-        passkey,
-        PasskeyConfig
-    );
-    group_getter!(
         /// Password policy and Argon2id parameters.
         ///
         /// ```
@@ -468,51 +438,6 @@ impl SigraConfig {
         /// ```
         password,
         PasswordConfig
-    );
-    group_getter!(
-        /// API token settings.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().api_token().prefix, "sigra_sk_");
-        /// ```
-        api_token,
-        ApiTokenConfig
-    );
-    group_getter!(
-        /// JWT lifetimes.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().jwt().refresh_ttl.as_secs(), 30 * 86_400);
-        /// ```
-        jwt,
-        JwtConfig
-    );
-    group_getter!(
-        /// Native-app login settings.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().app_session().code_ttl.as_secs(), 60);
-        /// ```
-        app_session,
-        AppSessionConfig
-    );
-    group_getter!(
-        /// Impersonation limits.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().impersonation().absolute_timeout.as_secs(), 1800);
-        /// ```
-        impersonation,
-        ImpersonationConfig
-    );
-    group_getter!(
-        /// Organization settings.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().organization().slug_alias_ttl.as_secs(), 7 * 86_400);
-        /// ```
-        organization,
-        OrganizationConfig
     );
     group_getter!(
         /// Account lifecycle settings.
@@ -534,15 +459,6 @@ impl SigraConfig {
         AuditConfig
     );
     group_getter!(
-        /// Webhook delivery settings.
-        ///
-        /// ```
-        /// assert_eq!(sigra_core::config::SigraConfig::default().webhook().max_attempts(), 6);
-        /// ```
-        webhook,
-        WebhookConfig
-    );
-    group_getter!(
         /// Job worker settings (the outbox).
         ///
         /// ```
@@ -550,6 +466,15 @@ impl SigraConfig {
         /// ```
         jobs,
         JobsConfig
+    );
+    group_getter!(
+        /// The HTTP edge: trusted proxies and Strict-Transport-Security.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().web().trust_proxy, 0);
+        /// ```
+        web,
+        WebConfig
     );
 }
 
@@ -588,8 +513,8 @@ mod tests {
         c.cookie.secure = false;
         c.lockout.threshold = 0;
         c.password.argon2.parallelism = 0;
-        c.api_token.prefix = "eyJ".into();
-        c.webhook.retry_backoff = vec![std::time::Duration::ZERO];
+        c.tokens.resend.max = 0;
+        c.jobs.concurrency = 0;
         c.audit.metadata_max_bytes = 0;
         let violations = validate::validate(&c);
         assert!(violations.len() >= 8, "{violations:?}");

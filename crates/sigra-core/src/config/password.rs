@@ -1,5 +1,7 @@
 //! Password policy and Argon2id parameters, as plain numbers (no hashing types here).
 
+use std::time::Duration;
+
 /// Argon2id parameters (reference and OWASP minimum: m = 19456 KiB, t = 2, p = 1) and the
 /// number of hashes allowed to run at once.
 ///
@@ -55,6 +57,38 @@ impl Argon2Config {
     }
 }
 
+/// What the account flows do with a new password when the breached-password service cannot
+/// be asked (unreachable, too slow, an error status, an answer that is not a range answer).
+///
+/// ```
+/// use sigra_core::config::BreachCheckFailure;
+/// assert_eq!(BreachCheckFailure::default(), BreachCheckFailure::Allow);
+/// assert_eq!(BreachCheckFailure::Refuse.as_str(), "refuse");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BreachCheckFailure {
+    /// Accept the password without the check and log a warning (the default: an outage of a
+    /// third-party service does not block sign-ups).
+    #[default]
+    Allow,
+    /// Refuse the password with a form error asking to try again.
+    Refuse,
+}
+
+impl BreachCheckFailure {
+    /// The lowercase name (`allow`, `refuse`).
+    ///
+    /// ```
+    /// assert_eq!(sigra_core::config::BreachCheckFailure::Allow.as_str(), "allow");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Refuse => "refuse",
+        }
+    }
+}
+
 /// Password policy (reference: at least 8 characters, input capped at 1 KiB to bound work and
 /// never truncated, common passwords refused, breach check off, no composition rules).
 ///
@@ -62,6 +96,8 @@ impl Argon2Config {
 /// let p = sigra_core::config::PasswordConfig::default();
 /// assert_eq!((p.min_chars, p.max_bytes), (8, 1024));
 /// assert!(p.reject_common && !p.breach_check);
+/// assert_eq!(p.breach_check_url, "https://api.pwnedpasswords.com");
+/// assert_eq!(p.breach_check_timeout.as_secs(), 2);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -72,8 +108,17 @@ pub struct PasswordConfig {
     pub max_bytes: u32,
     /// Refuse passwords from the embedded common-password list. Default `true`.
     pub reject_common: bool,
-    /// Check Have I Been Pwned (k-anonymity) on registration and change. Default `false`.
+    /// Refuse passwords the Pwned Passwords range service knows from breaches (k-anonymity:
+    /// only 5 hex characters of the SHA-1 are sent) at registration, reset and change. Needs
+    /// sigra-core's `breach-check` feature. Default `false`.
     pub breach_check: bool,
+    /// The range service's base URL (`/range/{prefix}` is appended). Default
+    /// `https://api.pwnedpasswords.com`.
+    pub breach_check_url: String,
+    /// How long one check may take, connection included. Default 2 s.
+    pub breach_check_timeout: Duration,
+    /// What to do when the service cannot be asked. Default [`BreachCheckFailure::Allow`].
+    pub breach_check_on_failure: BreachCheckFailure,
     /// Argon2id parameters.
     pub argon2: Argon2Config,
 }
@@ -85,6 +130,9 @@ impl Default for PasswordConfig {
             max_bytes: 1024,
             reject_common: true,
             breach_check: false,
+            breach_check_url: "https://api.pwnedpasswords.com".to_owned(),
+            breach_check_timeout: Duration::from_secs(2),
+            breach_check_on_failure: BreachCheckFailure::Allow,
             argon2: Argon2Config::default(),
         }
     }

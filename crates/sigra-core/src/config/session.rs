@@ -4,13 +4,15 @@ use super::units::{days, hours, mins};
 use std::time::Duration;
 
 /// Session lifetimes (reference: idle 30 min, absolute 24 h; remember-me 60 days absolute with
-/// no idle limit; `last_active_at` written at most every 5 min; sudo 5 min; MFA-pending 5 min).
+/// no idle limit; `last_active_at` written at most every 5 min; sudo 5 min; MFA-pending 5 min),
+/// and how many sessions one user keeps.
 ///
 /// ```
 /// use std::time::Duration;
 /// let s = sigra_core::config::SessionConfig::default();
 /// assert_eq!(s.idle_timeout, Duration::from_secs(30 * 60));
 /// assert_eq!(s.remember_me_idle_timeout, None);
+/// assert_eq!(s.max_per_user, 100);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -34,6 +36,10 @@ pub struct SessionConfig {
     /// process apply at once; a change made by another app instance is seen here at most this
     /// much later. See [`Sigra::authenticate`](crate::auth::Sigra::authenticate).
     pub cache_ttl: Duration,
+    /// The most sessions one user keeps (`MfaPending` ones aside). A login beyond it ends the
+    /// user's least recently active sessions, in the same transaction, and audits
+    /// `session.evict`. Default 100; at least 1.
+    pub max_per_user: u32,
 }
 
 impl Default for SessionConfig {
@@ -47,6 +53,7 @@ impl Default for SessionConfig {
             sudo_window: mins(5),
             mfa_pending_timeout: mins(5),
             cache_ttl: Duration::from_secs(10),
+            max_per_user: 100,
         }
     }
 }

@@ -26,9 +26,7 @@ pub(crate) fn validate(c: &SigraConfig) -> Vec<Violation> {
     cookie(&mut v, c);
     tokens(&mut v, c);
     brute_force(&mut v, c);
-    mfa_and_passkeys(&mut v, c);
     password(&mut v, c);
-    api(&mut v, c);
     lifecycle(&mut v, c);
     v.out
 }
@@ -173,6 +171,9 @@ fn sessions(v: &mut Checker<'_>, c: &SigraConfig) {
         s.mfa_pending_timeout,
         mins(30),
     );
+    v.require(s.max_per_user >= 1, "session.max_per_user", || {
+        "must be at least 1 (the session a login creates)".to_owned()
+    });
     // Zero turns the cache off; a long one delays revocations made by other instances.
     let relaxed = v.dangers.long_lifetimes;
     v.require_unless(
@@ -234,29 +235,13 @@ fn tokens(v: &mut Checker<'_>, c: &SigraConfig) {
 fn brute_force(v: &mut Checker<'_>, c: &SigraConfig) {
     v.attempts("lockout.threshold", c.lockout.threshold, 100);
     v.lock_duration("lockout.duration", c.lockout.duration);
+    v.lifetime(
+        "lockout.device_cookie_ttl",
+        c.lockout.device_cookie_ttl,
+        days(400),
+    );
     v.attempts("rate_limit.auth.max", c.rate_limit.auth.max, 1000);
     v.positive("rate_limit.auth.window", c.rate_limit.auth.window);
-}
-
-fn mfa_and_passkeys(v: &mut Checker<'_>, c: &SigraConfig) {
-    let m = &c.mfa;
-    v.attempts("mfa.lockout_threshold", m.lockout_threshold, 20);
-    v.lock_duration("mfa.lockout_duration", m.lockout_duration);
-    let relaxed = v.dangers.lenient_attempt_limits;
-    v.require_unless(
-        m.totp_skew_steps <= 2,
-        relaxed,
-        LENIENT,
-        "mfa.totp_skew_steps",
-        || "must be at most 2 (each step accepts another 30 s of codes)".to_owned(),
-    );
-    v.require(
-        (1..=32).contains(&m.backup_code_count),
-        "mfa.backup_code_count",
-        || "must be from 1 to 32".to_owned(),
-    );
-    v.lifetime("mfa.trust_browser_ttl", m.trust_browser_ttl, days(90));
-    v.lifetime("passkey.challenge_ttl", c.passkey.challenge_ttl, mins(10));
 }
 
 fn password(v: &mut Checker<'_>, c: &SigraConfig) {
@@ -291,6 +276,7 @@ fn password(v: &mut Checker<'_>, c: &SigraConfig) {
         "password.reject_common",
         || "must be true".to_owned(),
     );
+    breach_check(v, p);
 
     let a = &p.argon2;
     let weak = v.dangers.weak_argon2_params;
@@ -339,93 +325,86 @@ fn password(v: &mut Checker<'_>, c: &SigraConfig) {
     }
 }
 
-fn api(v: &mut Checker<'_>, c: &SigraConfig) {
-    let t = &c.api_token;
-    let prefix_ok = (1..=32).contains(&t.prefix.len())
-        && t.prefix
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    v.require(prefix_ok, "api_token.prefix", || {
-        "must be 1 to 32 characters of lowercase ASCII letters, digits and _".to_owned()
-    });
+fn breach_check(v: &mut Checker<'_>, p: &super::PasswordConfig) {
     v.require(
-        !t.prefix.to_ascii_lowercase().starts_with("eyj"),
-        "api_token.prefix",
-        || "must not start with eyj (tokens would look like JWTs)".to_owned(),
+        !p.breach_check || cfg!(feature = "breach-check"),
+        "password.breach_check",
+        || {
+            "needs sigra-core's `breach-check` feature: add `features = [\"breach-check\"]` to \
+             the sigra-core dependency in Cargo.toml"
+                .to_owned()
+        },
     );
-    if let Some(max) = t.max_ttl {
-        v.positive("api_token.max_ttl", max);
-    }
-
-    let j = &c.jwt;
-    v.lifetime("jwt.access_ttl", j.access_ttl, hours(1));
-    v.lifetime("jwt.refresh_ttl", j.refresh_ttl, days(365));
-    v.require(j.refresh_ttl > j.access_ttl, "jwt.refresh_ttl", || {
-        format!(
-            "must be longer than jwt.access_ttl ({})",
-            show_duration(&j.access_ttl)
-        )
-    });
-    let relaxed = v.dangers.long_lifetimes;
-    v.require_unless(
-        j.clock_skew <= mins(5),
-        relaxed,
-        LONG,
-        "jwt.clock_skew",
-        || "must be at most 5m".to_owned(),
-    );
-    v.require(j.clock_skew < j.access_ttl, "jwt.clock_skew", || {
-        format!(
-            "must be shorter than jwt.access_ttl ({})",
-            show_duration(&j.access_ttl)
-        )
-    });
-
-    let a = &c.app_session;
-    v.lifetime("app_session.continuation_ttl", a.continuation_ttl, mins(30));
-    v.lifetime("app_session.code_ttl", a.code_ttl, mins(10));
-
-    let w = &c.webhook;
-    v.lifetime("webhook.tolerance", w.tolerance, hours(1));
     v.require(
-        w.retry_backoff.len() <= 20 && w.retry_backoff.iter().all(|d| *d >= secs(1)),
-        "webhook.retry_backoff",
-        || "must be at most 20 steps, each at least 1s".to_owned(),
+        breach_url_ok(&p.breach_check_url),
+        "password.breach_check_url",
+        || "must be an https:// or http:// URL with a host and no query or fragment".to_owned(),
+    );
+    v.require(
+        (secs(1)..=secs(30)).contains(&p.breach_check_timeout),
+        "password.breach_check_timeout",
+        || "must be from 1s to 30s (every registration, reset and change waits for it)".to_owned(),
     );
 }
 
+/// `https://host[:port][/path]` or the same with `http://`: no credentials, query, fragment
+/// or whitespace. The client parses it again when it is built.
+fn breach_url_ok(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    !host.is_empty()
+        && !host.starts_with(':')
+        && !rest.contains(['@', '?', '#'])
+        && !rest.chars().any(char::is_whitespace)
+}
+
 fn lifecycle(v: &mut Checker<'_>, c: &SigraConfig) {
-    let i = &c.impersonation;
-    v.positive("impersonation.idle_timeout", i.idle_timeout);
-    v.not_longer_than(
-        "impersonation.idle_timeout",
-        i.idle_timeout,
-        "impersonation.absolute_timeout",
-        i.absolute_timeout,
-    );
-    v.lifetime(
-        "impersonation.absolute_timeout",
-        i.absolute_timeout,
-        hours(4),
-    );
-    v.at_most(
-        "organization.slug_alias_ttl",
-        c.organization.slug_alias_ttl,
-        days(365),
-        "old slugs must become free again",
-    );
-    v.at_most(
-        "account.deletion_grace",
-        c.account.deletion_grace,
-        days(365),
-        "a deletion request must be carried out",
-    );
     v.require(
         (256..=1024 * 1024).contains(&c.audit.metadata_max_bytes),
         "audit.metadata_max_bytes",
         || "must be from 256 to 1048576 (1 MiB)".to_owned(),
     );
     jobs(v, c);
+    web(v, c);
+}
+
+fn web(v: &mut Checker<'_>, c: &SigraConfig) {
+    v.require(c.web.trust_proxy <= 10, "web.trust_proxy", || {
+        "must be from 0 to 10 proxies".to_owned()
+    });
+    v.at_most(
+        "web.hsts_max_age",
+        c.web.hsts_max_age,
+        days(730),
+        "browsers cap it anyway; two years is the preload list's recommendation",
+    );
+    for (setting, path) in [
+        ("web.login_path", &c.web.login_path),
+        ("web.sudo_path", &c.web.sudo_path),
+    ] {
+        v.require(is_local_path(path), setting, || {
+            "must be a path on this site: one leading `/`, at most 256 visible ASCII characters, \
+             no `?`, `#` or `\\` (an open redirect otherwise)"
+                .to_owned()
+        });
+    }
+}
+
+/// A path on this site a redirect may point at: `/…`, not `//host` (protocol-relative) or
+/// `/\host` (which browsers read as `//host`), no query or fragment (Sigra adds
+/// `?return_to=`).
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 256
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'\\'))
 }
 
 fn jobs(v: &mut Checker<'_>, c: &SigraConfig) {

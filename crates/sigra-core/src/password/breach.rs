@@ -5,10 +5,11 @@
 //! client, receives every known suffix under that prefix with its count, and looks for the
 //! remaining 35 characters itself. The service never sees the password or its full hash.
 //!
-//! sigra-core ships no HTTP client: the host implements [`PwnedPasswordsRange`] with the
-//! client it already has (typically `GET https://api.pwnedpasswords.com/range/{prefix}` with
-//! the `Add-Padding: true` header, parsing `SUFFIX:COUNT` lines). The check is off by default:
-//! nothing calls it unless the host does. Padding entries (count 0) are ignored.
+//! The cargo feature `breach-check` brings `PwnedPasswordsClient`, which implements
+//! [`PwnedPasswordsRange`] over HTTP (`GET https://api.pwnedpasswords.com/range/{prefix}` with
+//! the `Add-Padding: true` header, parsing `SUFFIX:COUNT` lines); the account flows run the
+//! check with it when `SIGRA_PASSWORD_BREACH_CHECK=true`. A host may also implement the trait
+//! with a client of its own. Padding entries (count 0) are ignored.
 
 use std::future::Future;
 

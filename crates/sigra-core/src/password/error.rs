@@ -115,17 +115,11 @@ pub enum PasswordError {
         /// The underlying library's message.
         reason: String,
     },
-    /// An async hashing call was polled outside a Tokio runtime, so it has no blocking pool to
-    /// run on.
-    #[error(
-        "password hashing needs a Tokio runtime for its blocking pool: call it from within one, or use the *_blocking methods"
-    )]
-    NoRuntime,
-    /// The blocking task running the hash did not finish (it panicked or the runtime is
-    /// shutting down).
+    /// The hasher's threads could not run the hash: one could not be started, or one stopped
+    /// before answering (the work panicked).
     #[error("the password hashing task did not complete: {reason}")]
     WorkerFailed {
-        /// Why, as the runtime reported it.
+        /// What went wrong.
         reason: String,
     },
     /// The operating system's random number generator failed while making a salt.

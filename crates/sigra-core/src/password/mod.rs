@@ -16,20 +16,26 @@
 //!   password checked against a bcrypt hash is refused
 //!   ([`PasswordError::LegacyHashPasswordTooLong`]) instead of passing on its prefix; the user
 //!   resets the password, which moves the account to Argon2id. Argon2 has no such limit.
-//! - **No user enumeration by timing**: [`PasswordHasher::dummy_verify`] runs the same code as
-//!   a verify against a current hash and answers [`Verification::Invalid`]; call it when no
-//!   account has the email given.
-//! - **Bounded work**: hashes run on Tokio's blocking pool behind a semaphore with one permit
-//!   per core by default, so a login flood queues instead of starving the async runtime, and
-//!   peak memory is `permits × memory_kib` ([`PasswordHasher::peak_memory_kib`]).
+//! - **No user enumeration by timing**: [`PasswordHasher::dummy_verify`] does the work of a
+//!   verify and answers [`Verification::Invalid`]; call it when no account has the email
+//!   given. Every verify and dummy verify does one computation of each kind of stored hash in
+//!   use (the current Argon2id parameters, plus bcrypt or older Argon2 parameters once declared
+//!   with [`PasswordHasherBuilder::stored_hash_kind`] or met), so an account with an imported
+//!   bcrypt hash is not told apart from an unknown email either.
+//! - **Bounded work**: hashes run on the hasher's own threads (one per permit, at a lower CPU
+//!   priority on Linux) behind a FIFO semaphore with one permit per core by default, so a
+//!   login flood queues instead of starving the async runtime, and peak memory is
+//!   `permits × memory_kib` ([`PasswordHasher::peak_memory_kib`]).
 //!   [`PasswordHasher::in_flight`] is the gauge to export. Stored hashes asking for more than
 //!   [`HashCostLimits`] are refused before any memory is taken.
 //! - **Policy** ([`PasswordPolicy`], NIST SP 800-63B): at least 8 characters (counted as
 //!   characters), anything up to [`MAX_PASSWORD_BYTES`] accepted and never truncated, no
 //!   composition rules, 30,000 common passwords refused case-insensitively
 //!   ([`is_common_password`]). An optional breached-password check
-//!   ([`check_not_breached`]) asks a host-provided k-anonymity client
-//!   ([`PwnedPasswordsRange`]) and sends it only 5 hex characters of the password's SHA-1.
+//!   ([`check_not_breached`]) asks a k-anonymity range client ([`PwnedPasswordsRange`]) and
+//!   sends it only 5 hex characters of the password's SHA-1. The cargo feature `breach-check`
+//!   brings `PwnedPasswordsClient`, an HTTP client of the Pwned Passwords range API, which the
+//!   account flows use when `SIGRA_PASSWORD_BREACH_CHECK=true`.
 //! - **Secrets stay secret**: passwords travel as [`Password`] (zeroized on drop, `Debug`
 //!   redacted, no `Display`); [`PasswordHashString`]'s `Debug` hides salt and output.
 //!
@@ -77,6 +83,8 @@ mod error;
 mod hasher;
 mod params;
 pub(crate) mod policy;
+#[cfg(feature = "breach-check")]
+mod pwned;
 mod secret;
 mod stored;
 
@@ -86,6 +94,8 @@ pub use error::PasswordError;
 pub use hasher::{PasswordHasher, PasswordHasherBuilder, Verification};
 pub use params::{Argon2Params, HashCostLimits};
 pub use policy::{MIN_PASSWORD_CHARS, PasswordPolicy};
+#[cfg(feature = "breach-check")]
+pub use pwned::{PWNED_PASSWORDS_URL, PwnedClientError, PwnedPasswordsClient, parse_range};
 pub use secret::Password;
 pub use stored::PasswordHashString;
 

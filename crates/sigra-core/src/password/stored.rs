@@ -129,6 +129,63 @@ pub(crate) struct Argon2Stored {
 
 pub(crate) struct BcryptStored {
     hash: String,
+    cost: u32,
+}
+
+/// What checking a stored hash costs: its algorithm and cost parameters. Checking any two
+/// hashes of one kind takes the same work (salt and output lengths change it by a few BLAKE2b
+/// blocks against megabytes of memory filling, so they are not part of the kind); the hasher
+/// spends one computation of every kind in use on each verify (see `hasher/kinds.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum HashKind {
+    /// An Argon2 PHC string: `m`, `t` and `p` only (see [`HashKind::argon2`]).
+    Argon2 {
+        algorithm: Algorithm,
+        version: Version,
+        params: argon2::Params,
+    },
+    /// A bcrypt hash (`$2a$`, `$2b$`, `$2y$` cost the same).
+    Bcrypt { cost: u32 },
+}
+
+/// The salt and hash of a valid bcrypt string (22 + 31 characters of bcrypt's base64): with any
+/// cost in front it makes a dummy of that cost.
+const BCRYPT_DUMMY_BODY: &str = "R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+
+impl HashKind {
+    /// The kind of Argon2 hashes with these parameters: only `m`, `t` and `p` count.
+    pub(crate) fn argon2(algorithm: Algorithm, version: Version, params: &argon2::Params) -> Self {
+        let params = argon2::Params::new(params.m_cost(), params.t_cost(), params.p_cost(), None)
+            .unwrap_or_else(|_| params.clone());
+        Self::Argon2 {
+            algorithm,
+            version,
+            params,
+        }
+    }
+
+    /// A stored hash of this kind with a fixed salt and output: checking a password against it
+    /// costs what checking one against a real hash of the kind costs. Its answer is
+    /// meaningless and never used.
+    pub(crate) fn dummy(&self) -> StoredHash {
+        match self {
+            Self::Argon2 {
+                algorithm,
+                version,
+                params,
+            } => StoredHash::Argon2(Argon2Stored {
+                algorithm: *algorithm,
+                version: *version,
+                params: params.clone(),
+                salt: vec![0x5a; SALT_LEN],
+                expected: vec![0; OUTPUT_LEN],
+            }),
+            Self::Bcrypt { cost } => StoredHash::Bcrypt(BcryptStored {
+                hash: format!("$2b${cost:02}${BCRYPT_DUMMY_BODY}"),
+                cost: *cost,
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for StoredHash {
@@ -193,6 +250,28 @@ impl StoredHash {
                     || !a.params.data().is_empty()
             }
         }
+    }
+
+    /// Its kind: what checking it costs.
+    pub(crate) fn kind(&self) -> HashKind {
+        match self {
+            Self::Argon2(a) => HashKind::argon2(a.algorithm, a.version, &a.params),
+            Self::Bcrypt(b) => HashKind::Bcrypt { cost: b.cost },
+        }
+    }
+
+    /// Does the work of checking `password` against this hash and forgets the answer: what a
+    /// dummy is for. Unlike [`matches`](Self::matches) it never refuses a long password before
+    /// the work: bcrypt gets the first 72 bytes, so the work is done all the same.
+    pub(crate) fn spend(&self, password: &[u8], memory: &super::hasher::MemoryPool) {
+        let password = match self {
+            Self::Bcrypt(_) => password
+                .get(..BCRYPT_MAX_PASSWORD_BYTES)
+                .unwrap_or(password),
+            Self::Argon2(_) => password,
+        };
+        // black_box: the answer is unused, the work must still happen.
+        let _ = std::hint::black_box(self.matches(password, memory));
     }
 
     /// Checks `password` against the hash. This is the expensive part: run it on a blocking
@@ -314,7 +393,10 @@ impl BcryptStored {
         if let Some(limits) = limits {
             HashCostLimits::check("bcrypt_cost", cost, limits.max_bcrypt_cost)?;
         }
-        Ok(Self { hash: s.to_owned() })
+        Ok(Self {
+            hash: s.to_owned(),
+            cost,
+        })
     }
 
     fn matches(&self, password: &[u8]) -> Result<bool, PasswordError> {
@@ -371,6 +453,35 @@ mod tests {
             StoredHash::parse(&long, None),
             Err(PasswordError::MalformedHash { .. })
         ));
+    }
+
+    #[test]
+    fn dummies_have_the_kind_they_stand_for() {
+        for s in [
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "$argon2i$m=4096,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$2a$04$dH1kP3fZ09wKcXL1OYcoMOHSBX/WUlVTyncMAx9YxRCJpLuIH8uP.",
+        ] {
+            let kind = StoredHash::parse(s, None).unwrap().kind();
+            assert_eq!(kind.dummy().kind(), kind, "{s}");
+        }
+        let bcrypt = StoredHash::parse(
+            "$2y$05$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            None,
+        )
+        .unwrap();
+        assert_eq!(bcrypt.kind(), HashKind::Bcrypt { cost: 5 });
+        // Salt and output lengths are not part of the kind.
+        let long_salt = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdHNvbWVzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNo";
+        let usual = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        assert_eq!(
+            StoredHash::parse(long_salt, None).unwrap().kind(),
+            StoredHash::parse(usual, None).unwrap().kind()
+        );
+        // The dummy is a real bcrypt hash: bcrypt does the whole work and answers no.
+        let memory = crate::password::hasher::MemoryPool::new(0);
+        assert!(!bcrypt.kind().dummy().matches(b"password", &memory).unwrap());
     }
 
     #[test]

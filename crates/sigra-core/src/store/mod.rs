@@ -36,6 +36,10 @@
 //! - **Only digests.** Stores never see a raw session, email or reset token: only the
 //!   [`TokenDigest`](crate::token::TokenDigest).
 //! - **Times are UTC** and round-trip at least to the microsecond.
+//! - **A login costs the same however many sessions the user holds.** The two session
+//!   operations every login runs, [`SessionStore::user_ip_history`] and
+//!   [`SessionStore::evict_user_sessions_beyond`], are single indexed statements; neither loads
+//!   the user's sessions.
 
 mod audit;
 mod email_tokens;
@@ -52,7 +56,7 @@ pub use email_tokens::{EmailTokenContext, EmailTokenRecord, EmailTokenStore, New
 pub use id::{Id, IdError};
 pub use jobs::{JobFilter, JobRecord, JobStatus, JobStore, NewJob};
 pub use rate_limits::RateLimitStore;
-pub use sessions::{NewSession, SessionKind, SessionRecord, SessionStore};
+pub use sessions::{IpHistory, NewSession, SessionKind, SessionRecord, SessionStore};
 pub use users::{NewUser, UserRecord, UserStore};
 
 /// What a store reports when an operation fails.

@@ -157,6 +157,44 @@ impl NewSession {
     }
 }
 
+/// What a user's sessions say about an IP address: the answer of
+/// [`SessionStore::user_ip_history`]. `MfaPending` sessions do not count.
+///
+/// ```
+/// use sigra_core::store::IpHistory;
+/// assert_eq!(IpHistory::from_flags(false, false), IpHistory::NoSessions);
+/// assert_eq!(IpHistory::from_flags(true, true), IpHistory::Known);
+/// assert_eq!(IpHistory::from_flags(true, false), IpHistory::New);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IpHistory {
+    /// The user has no session: there is nothing to compare the address with.
+    NoSessions,
+    /// At least one of the user's sessions was created from this address.
+    Known,
+    /// The user has sessions, none of them from this address.
+    New,
+}
+
+impl IpHistory {
+    /// Builds the answer from two facts a store reads in one query: whether the user has any
+    /// session, and whether one of them comes from the address. (`from_ip` without
+    /// `any_session` is read as [`Known`](Self::Known).)
+    ///
+    /// ```
+    /// use sigra_core::store::IpHistory;
+    /// assert_eq!(IpHistory::from_flags(true, false), IpHistory::New);
+    /// ```
+    pub fn from_flags(any_session: bool, from_ip: bool) -> Self {
+        match (any_session, from_ip) {
+            (_, true) => Self::Known,
+            (true, false) => Self::New,
+            (false, false) => Self::NoSessions,
+        }
+    }
+}
+
 /// Operations on the sessions table.
 ///
 /// Contract:
@@ -166,6 +204,10 @@ impl NewSession {
 /// - `list_user_sessions` returns the user's sessions except `MfaPending` ones, most recently
 ///   active first.
 /// - `prune_sessions` compares times strictly (`<`) and only deletes rows of the given kind.
+/// - `user_ip_history` and `evict_user_sessions_beyond` run on every login: their cost must
+///   not grow with the number of sessions the user holds (an index on `(user_id, ip)`, and
+///   one on `(user_id, last_active_at, created_at, id)`, both without `mfa_pending` rows).
+///   Neither counts nor touches `MfaPending` sessions.
 pub trait SessionStore {
     /// Inserts a session.
     fn insert_session(
@@ -218,6 +260,48 @@ pub trait SessionStore {
         &mut self,
         user_id: &Id,
         keep: Option<&Id>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Whether the user has sessions and whether one of them was created from `ip` (the
+    /// text of [`RequestMeta::ip_string`](crate::audit::RequestMeta::ip_string), compared
+    /// exactly). `MfaPending` sessions are left out, as in
+    /// [`list_user_sessions`](Self::list_user_sessions). Sigra asks it on every login, so it
+    /// must be one indexed existence query, never a load of the user's sessions:
+    ///
+    /// ```sql
+    /// SELECT EXISTS (SELECT 1 FROM user_sessions
+    ///                WHERE user_id = $1 AND kind <> 'mfa_pending') AS any_session,
+    ///        EXISTS (SELECT 1 FROM user_sessions
+    ///                WHERE user_id = $1 AND kind <> 'mfa_pending' AND ip = $2) AS from_ip
+    /// ```
+    ///
+    /// then [`IpHistory::from_flags`].
+    fn user_ip_history(
+        &mut self,
+        user_id: &Id,
+        ip: &str,
+    ) -> impl Future<Output = Result<IpHistory, StoreError>> + Send;
+
+    /// Deletes the user's sessions except the `keep` most recently active ones (by
+    /// `last_active_at`, then `created_at`, then `id`, all newest first) and returns how many
+    /// it deleted; with `keep = 0` it deletes them all. `MfaPending` sessions are neither
+    /// counted nor deleted (they are short-lived and pruned on their own timeout). One
+    /// statement, walking at most `keep + 1` entries of an index in that order:
+    ///
+    /// ```sql
+    /// DELETE FROM user_sessions WHERE id IN (
+    ///     SELECT id FROM user_sessions
+    ///     WHERE user_id = $1 AND kind <> 'mfa_pending'
+    ///     ORDER BY last_active_at DESC, created_at DESC, id DESC
+    ///     LIMIT -1 OFFSET $2)          -- PostgreSQL: OFFSET $2 alone
+    /// ```
+    ///
+    /// Sigra calls it right before inserting a session, with `keep` one less than
+    /// [`SessionConfig::max_per_user`](crate::config::SessionConfig::max_per_user).
+    fn evict_user_sessions_beyond(
+        &mut self,
+        user_id: &Id,
+        keep: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes the sessions of `kind` created strictly before `created_before`, or, when

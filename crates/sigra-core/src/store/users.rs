@@ -137,6 +137,8 @@ impl fmt::Debug for NewUser {
 ///   concurrent calls the final count has grown by exactly k, and each call returns a
 ///   distinct value.
 /// - `set_email` fails with `Conflict { what: "users.email" }` like `insert_user`.
+/// - `bump_token_epoch` is one atomic `UPDATE … SET token_epoch = token_epoch + 1 … RETURNING
+///   token_epoch`: with k concurrent calls the epoch has grown by exactly k.
 pub trait UserStore {
     /// Inserts a user and returns the stored row.
     fn insert_user(
@@ -174,6 +176,16 @@ pub trait UserStore {
         changed_at: Option<OffsetDateTime>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Removes the password (`hashed_password = NULL`) and sets `password_changed_at` to
+    /// `at`: the account then logs in only by email (magic link, reset) until its owner sets
+    /// one. Used when an unconfirmed account's password cannot be trusted: whoever proved
+    /// the mailbox did not prove they chose it.
+    fn clear_password_hash(
+        &mut self,
+        id: &Id,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Atomically adds one to `failed_login_attempts` and returns the new count.
     fn increment_failed_logins(
         &mut self,
@@ -199,4 +211,12 @@ pub trait UserStore {
         id: &Id,
         email: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Atomically adds one to `token_epoch` and returns the new value.
+    ///
+    /// Every stateless credential that carries the epoch it was issued under (a JWT access
+    /// token) stops verifying once the stored epoch has moved past it. Sigra bumps it on a
+    /// password change or reset, when the account locks, and on "log out everywhere".
+    fn bump_token_epoch(&mut self, id: &Id)
+    -> impl Future<Output = Result<i64, StoreError>> + Send;
 }

@@ -13,10 +13,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::store::{
-    AuditEvent, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id, JobFilter,
-    JobRecord, JobStatus, JobStore, NewEmailToken, NewJob, NewSession, NewUser, RateLimitStore,
-    SessionKind, SessionRecord, SessionStore, Store, StoreError, Transaction, UserRecord,
-    UserStore,
+    AuditEvent, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id, IpHistory,
+    JobFilter, JobRecord, JobStatus, JobStore, NewEmailToken, NewJob, NewSession, NewUser,
+    RateLimitStore, SessionKind, SessionRecord, SessionStore, Store, StoreError, Transaction,
+    UserRecord, UserStore,
 };
 use crate::token::TokenDigest;
 
@@ -216,6 +216,14 @@ impl UserStore for MemoryTx {
         Ok(())
     }
 
+    async fn clear_password_hash(&mut self, id: &Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(user) = self.user_mut(id) {
+            user.hashed_password = None;
+            user.password_changed_at = Some(utc(at));
+        }
+        Ok(())
+    }
+
     async fn increment_failed_logins(&mut self, id: &Id) -> Result<u32, StoreError> {
         match self.user_mut(id) {
             Some(user) => {
@@ -231,6 +239,16 @@ impl UserStore for MemoryTx {
             user.locked_at = Some(utc(at));
         }
         Ok(())
+    }
+
+    async fn bump_token_epoch(&mut self, id: &Id) -> Result<i64, StoreError> {
+        match self.user_mut(id) {
+            Some(user) => {
+                user.token_epoch += 1;
+                Ok(user.token_epoch)
+            }
+            None => Err(StoreError::Backend(format!("no user with id {id}"))),
+        }
     }
 
     async fn clear_failed_logins(&mut self, id: &Id) -> Result<(), StoreError> {
@@ -343,6 +361,36 @@ impl SessionStore for MemoryTx {
             .sessions
             .retain(|s| &s.user_id != user_id || Some(&s.id) == keep);
         Ok((before - self.work.sessions.len()) as u64)
+    }
+
+    async fn user_ip_history(&mut self, user_id: &Id, ip: &str) -> Result<IpHistory, StoreError> {
+        let mut visible = self
+            .work
+            .sessions
+            .iter()
+            .filter(|s| &s.user_id == user_id && s.kind != SessionKind::MfaPending);
+        let any_session = visible.clone().next().is_some();
+        let from_ip = visible.any(|s| s.ip.as_deref() == Some(ip));
+        Ok(IpHistory::from_flags(any_session, from_ip))
+    }
+
+    async fn evict_user_sessions_beyond(
+        &mut self,
+        user_id: &Id,
+        keep: u32,
+    ) -> Result<u64, StoreError> {
+        let mut visible: Vec<(OffsetDateTime, OffsetDateTime, Id)> = self
+            .work
+            .sessions
+            .iter()
+            .filter(|s| &s.user_id == user_id && s.kind != SessionKind::MfaPending)
+            .map(|s| (s.last_active_at, s.created_at, s.id))
+            .collect();
+        visible.sort_by(|a, b| b.cmp(a));
+        let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+        let evicted: Vec<Id> = visible.iter().skip(keep).map(|(_, _, id)| *id).collect();
+        self.work.sessions.retain(|s| !evicted.contains(&s.id));
+        Ok(evicted.len() as u64)
     }
 
     async fn prune_sessions(

@@ -10,15 +10,20 @@
 //! used. Without a trusted proxy `X-Forwarded-For` is ignored entirely.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::ConnectInfo;
 use axum::http::header::USER_AGENT;
 use axum::http::{Extensions, HeaderMap, HeaderName};
 
 use crate::audit::RequestMeta;
+use crate::config::SigraConfig;
 
 /// The environment variable naming how many reverse proxies to trust (`0`/`false` none,
-/// `1`/`true` one, or a number up to 10).
+/// `1`/`true` one, or a number up to 10): [`WebConfig::trust_proxy`]. An unreadable value
+/// refuses to start, like every other setting.
+///
+/// [`WebConfig::trust_proxy`]: crate::config::WebConfig::trust_proxy
 pub const TRUST_PROXY_ENV: &str = "SIGRA_TRUST_PROXY";
 
 /// The most proxy hops that can be trusted.
@@ -30,27 +35,57 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 #[derive(Clone, Debug)]
 pub(crate) struct ClientInfo(pub(crate) RequestMeta);
 
-/// Reads [`TRUST_PROXY_ENV`]: a missing or unreadable value trusts no proxy (and logs why).
-pub(crate) fn proxy_hops_from_env() -> u8 {
-    match std::env::var(TRUST_PROXY_ENV) {
-        Ok(value) => parse_hops(&value).unwrap_or_else(|| {
-            tracing::warn!(target: "sigra::web", value = %value, "{TRUST_PROXY_ENV} is not true, false or a number of hops up to {MAX_HOPS}; trusting no proxy");
-            0
-        }),
-        Err(_) => 0,
-    }
+/// The number of proxies the configuration trusts ([`WebConfig::trust_proxy`], validated to
+/// be at most 10 when the config was built).
+///
+/// [`WebConfig::trust_proxy`]: crate::config::WebConfig::trust_proxy
+pub(crate) fn proxy_hops(config: &SigraConfig) -> u8 {
+    u8::try_from(config.web().trust_proxy.min(u32::from(MAX_HOPS))).unwrap_or(0)
 }
 
-/// Parses a trust-proxy setting: `true`/`1` → 1, `false`/`0`/empty → 0, `N` → N (≤ 10).
-pub(crate) fn parse_hops(value: &str) -> Option<u8> {
-    let value = value.trim();
-    if value.is_empty() || value.eq_ignore_ascii_case("false") {
-        return Some(0);
+/// Logs, once per layer, the two deployment mistakes that make every client share one
+/// address (and so one rate limit, one lockout history, one "new address" notice):
+///
+/// - **no `ConnectInfo`**: the router is served without
+///   `into_make_service_with_connect_info::<SocketAddr>()`, so no client address is known;
+/// - **an untrusted proxy**: requests carry `X-Forwarded-For` but no proxy is trusted
+///   (`SIGRA_TRUST_PROXY` unset), so the proxy's address stands for every client.
+///
+/// Each is an `error!` (the first) or `warn!` (the second) on the first request that shows it,
+/// never again: loud once, not a log flood.
+#[derive(Debug, Default)]
+pub(crate) struct DeploymentWarnings {
+    no_peer: AtomicBool,
+    untrusted_proxy: AtomicBool,
+}
+
+impl DeploymentWarnings {
+    /// Looks at one request.
+    pub(crate) fn observe(&self, headers: &HeaderMap, extensions: &Extensions, hops: u8) {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>();
+        if peer.is_none() && !self.no_peer.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                target: "sigra::web",
+                "client addresses are unknown: serve the router with \
+                 into_make_service_with_connect_info::<SocketAddr>(); until then every client \
+                 shares one rate limit and no session or audit row records an address"
+            );
+        }
+        if hops == 0
+            && headers.contains_key(X_FORWARDED_FOR)
+            && !self.untrusted_proxy.swap(true, Ordering::Relaxed)
+        {
+            let proxy = peer.map(|ConnectInfo(addr)| addr.ip().to_canonical());
+            tracing::warn!(
+                target: "sigra::web",
+                proxy = ?proxy,
+                "requests arrive with X-Forwarded-For but {TRUST_PROXY_ENV} trusts no proxy: \
+                 the proxy's address stands for every client (one shared rate limit, one \
+                 address in sessions and audit rows); set {TRUST_PROXY_ENV} to the number of \
+                 proxies in front of the app"
+            );
+        }
     }
-    if value.eq_ignore_ascii_case("true") {
-        return Some(1);
-    }
-    value.parse::<u8>().ok().filter(|n| *n <= MAX_HOPS)
 }
 
 /// The client IP: the `hops`-th `X-Forwarded-For` entry from the right when proxies are
@@ -173,14 +208,27 @@ mod tests {
     }
 
     #[test]
-    fn hop_settings_parse() {
-        assert_eq!(parse_hops("true"), Some(1));
-        assert_eq!(parse_hops("TRUE"), Some(1));
-        assert_eq!(parse_hops("false"), Some(0));
-        assert_eq!(parse_hops(""), Some(0));
-        assert_eq!(parse_hops("2"), Some(2));
-        assert_eq!(parse_hops("11"), None);
-        assert_eq!(parse_hops("yes"), None);
+    fn deployment_mistakes_are_noticed() {
+        let forwarded = {
+            let mut h = HeaderMap::new();
+            h.insert(X_FORWARDED_FOR, HeaderValue::from_static("198.51.100.7"));
+            h
+        };
+        // Served correctly, no proxy: nothing to say.
+        let w = DeploymentWarnings::default();
+        w.observe(&HeaderMap::new(), &ext("192.0.2.1:5000"), 0);
+        assert!(!w.no_peer.load(Ordering::Relaxed));
+        assert!(!w.untrusted_proxy.load(Ordering::Relaxed));
+        // A trusted proxy forwarding: fine too.
+        w.observe(&forwarded, &ext("10.0.0.2:5000"), 1);
+        assert!(!w.untrusted_proxy.load(Ordering::Relaxed));
+        // A proxy nobody trusts: noticed.
+        w.observe(&forwarded, &ext("10.0.0.2:5000"), 0);
+        assert!(w.untrusted_proxy.load(Ordering::Relaxed));
+        assert!(!w.no_peer.load(Ordering::Relaxed));
+        // Served without ConnectInfo: noticed.
+        w.observe(&HeaderMap::new(), &Extensions::new(), 0);
+        assert!(w.no_peer.load(Ordering::Relaxed));
     }
 
     #[test]

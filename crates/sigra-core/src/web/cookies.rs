@@ -1,8 +1,10 @@
 //! Reading request cookies and writing `Set-Cookie` headers: the session cookie helpers for
 //! handlers, and the names of the layer's own CSRF and flash cookies.
 //!
-//! Parsing is total: every `Cookie` header is read as bytes, pairs that are not valid UTF-8
-//! or have no `=` are skipped, and the first pair with the exact name wins. With the
+//! One parser and one writer, both the [`cookie`] crate's (through `crate::session`): parsing
+//! is total — every `Cookie` header is read (lossily if it is not UTF-8), pairs that do not
+//! parse are skipped, values that were not valid UTF-8 count as absent, and the first pair
+//! with the exact name wins. With the
 //! `__Host-` prefix (the default when the cookie is `Secure`) no subdomain or path can plant
 //! a second cookie of the same name.
 
@@ -14,8 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, Request, request::Parts};
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 
 use crate::auth::{LoggedIn, Sigra};
-use crate::config::CookieConfig;
-use crate::session::{SessionCookie, cookie_max_age};
+use crate::config::{CookieConfig, SameSite};
+use crate::session::{SessionCookie, cookie_max_age, read_cookie, write_set_cookie};
 use crate::store::Store;
 
 /// Anything that carries request headers: a [`HeaderMap`], request [`Parts`] or a whole
@@ -57,23 +59,13 @@ impl<T: CookieSource + ?Sized> CookieSource for &T {
 }
 
 /// Finds the value of the cookie `name` in the request's `Cookie` headers (all of them:
-/// HTTP/2 may split cookies over several). `None` when absent or not valid UTF-8.
-pub(crate) fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// HTTP/2 may split cookies over several), with sigra-core's one parser
+/// ([`read_cookie`](crate::session)). A header that is not UTF-8 is read lossily, and a value
+/// that was not valid UTF-8 counts as absent.
+pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(COOKIE).iter().find_map(|header| {
-        header.as_bytes().split(|b| *b == b';').find_map(|pair| {
-            let pair = pair.trim_ascii();
-            let eq = pair.iter().position(|b| *b == b'=')?;
-            let (key, value) = pair.split_at(eq);
-            if key.trim_ascii() != name.as_bytes() {
-                return None;
-            }
-            let value = value.get(1..)?.trim_ascii();
-            let value = value
-                .strip_prefix(b"\"")
-                .and_then(|v| v.strip_suffix(b"\""))
-                .unwrap_or(value);
-            std::str::from_utf8(value).ok()
-        })
+        let text = String::from_utf8_lossy(header.as_bytes());
+        read_cookie(&text, name).filter(|value| !value.contains(char::REPLACEMENT_CHARACTER))
     })
 }
 
@@ -84,6 +76,7 @@ pub(crate) struct CookieNames {
     pub(crate) session: String,
     pub(crate) csrf: String,
     pub(crate) flash: String,
+    pub(crate) device: String,
     pub(crate) secure: bool,
 }
 
@@ -98,6 +91,7 @@ impl CookieNames {
             session: config.effective_name(),
             csrf: format!("{prefix}sigra_csrf"),
             flash: format!("{prefix}sigra_flash"),
+            device: format!("{prefix}sigra_device"),
             secure: config.secure,
         }
     }
@@ -105,20 +99,24 @@ impl CookieNames {
     /// A `Set-Cookie` value for one of the layer's own cookies (CSRF, flash): `HttpOnly`,
     /// `Path=/`, `SameSite=Lax`, `Secure` when configured; a browser-session cookie.
     pub(crate) fn set(&self, name: &str, value: &str) -> Option<HeaderValue> {
-        let secure = if self.secure { "; Secure" } else { "" };
-        HeaderValue::try_from(format!(
-            "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        HeaderValue::try_from(write_set_cookie(
+            name,
+            value,
+            self.secure,
+            SameSite::Lax,
+            None,
         ))
         .ok()
     }
 
+    /// A persistent `Set-Cookie` value (`Max-Age`), otherwise as [`set`](Self::set).
+    pub(crate) fn set_for(&self, name: &str, value: &str, max_age: Duration) -> String {
+        write_set_cookie(name, value, self.secure, SameSite::Lax, Some(max_age))
+    }
+
     /// A `Set-Cookie` value deleting one of the layer's own cookies.
     pub(crate) fn clear(&self, name: &str) -> Option<HeaderValue> {
-        let secure = if self.secure { "; Secure" } else { "" };
-        HeaderValue::try_from(format!(
-            "{name}=; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age=0"
-        ))
-        .ok()
+        HeaderValue::try_from(self.set_for(name, "", Duration::ZERO)).ok()
     }
 }
 
@@ -157,7 +155,7 @@ impl SetCookie {
         HeaderValue::try_from(value).ok().map(|v| Self(Some(v)))
     }
 
-    fn from_string(value: String) -> Self {
+    pub(crate) fn from_string(value: String) -> Self {
         match HeaderValue::try_from(value) {
             Ok(v) => Self(Some(v)),
             Err(_) => {
@@ -208,6 +206,34 @@ pub fn session_cookie<S: Store>(sigra: &Sigra<S>, logged_in: &LoggedIn) -> SetCo
     SetCookie::from_string(cookie.set(&logged_in.token.cookie_value(), max_age))
 }
 
+/// The `Set-Cookie` for the device cookie a password login issued
+/// ([`LoggedIn::device_cookie`]): `__Host-sigra_device` (no prefix when the session cookie
+/// is insecure), `HttpOnly`, `SameSite=Lax`, `Secure` as configured, `Max-Age` of
+/// `lockout.device_cookie_ttl`. Nothing when the login issued none (a magic link, sudo, a
+/// confirmation link), so it can sit beside [`session_cookie`] in every login response.
+///
+/// The browser sends it back on its next login; the web layer puts it in
+/// [`RequestMeta::device`](crate::audit::RequestMeta::device), and the account's lock for
+/// unknown clients then does not refuse it (see [`Sigra::log_in`]). Keep it out of logout:
+/// it is not a session, and the browser should stay a known device.
+///
+/// ```ignore
+/// LoginAttempt::Success(logged_in) => (
+///     session_cookie(&sigra, &logged_in),
+///     device_cookie(&sigra, &logged_in),
+///     Redirect::to("/"),
+/// )
+///     .into_response(),
+/// ```
+pub fn device_cookie<S: Store>(sigra: &Sigra<S>, logged_in: &LoggedIn) -> SetCookie {
+    let Some(device) = &logged_in.device_cookie else {
+        return SetCookie(None);
+    };
+    let names = CookieNames::new(sigra.config().cookie());
+    let max_age = sigra.config().lockout().device_cookie_ttl;
+    SetCookie::from_string(names.set_for(&names.device, device.as_str(), max_age))
+}
+
 /// The `Set-Cookie` that deletes the session cookie (after logging out).
 ///
 /// ```ignore
@@ -232,7 +258,7 @@ pub fn session_cookie_value<S: Store>(
     sigra: &Sigra<S>,
 ) -> Option<String> {
     let name = sigra.config().cookie().effective_name();
-    find_cookie(from.cookie_headers(), &name).map(str::to_owned)
+    find_cookie(from.cookie_headers(), &name)
 }
 
 #[cfg(test)]
@@ -251,19 +277,19 @@ mod tests {
     #[test]
     fn finds_exact_names_across_headers() {
         let h = headers(&[b"a=1; xsid=2", b"sid=3; sid=4"]);
-        assert_eq!(find_cookie(&h, "sid"), Some("3"));
-        assert_eq!(find_cookie(&h, "a"), Some("1"));
+        assert_eq!(find_cookie(&h, "sid").as_deref(), Some("3"));
+        assert_eq!(find_cookie(&h, "a").as_deref(), Some("1"));
         assert_eq!(find_cookie(&h, "b"), None);
         let h = headers(&[b"sid=\"quoted\"", b"empty="]);
-        assert_eq!(find_cookie(&h, "sid"), Some("quoted"));
-        assert_eq!(find_cookie(&h, "empty"), Some(""));
+        assert_eq!(find_cookie(&h, "sid").as_deref(), Some("quoted"));
+        assert_eq!(find_cookie(&h, "empty").as_deref(), Some(""));
     }
 
     #[test]
     fn invalid_utf8_and_garbage_are_skipped() {
         let h = headers(&[b"sid=\xff\xfe; ok=1", b";;;==;=x; sid"]);
         assert_eq!(find_cookie(&h, "sid"), None);
-        assert_eq!(find_cookie(&h, "ok"), Some("1"));
+        assert_eq!(find_cookie(&h, "ok").as_deref(), Some("1"));
     }
 
     #[test]
@@ -272,10 +298,15 @@ mod tests {
         assert_eq!(names.session, "__Host-sigra_session");
         assert_eq!(names.csrf, "__Host-sigra_csrf");
         assert_eq!(names.flash, "__Host-sigra_flash");
+        assert_eq!(names.device, "__Host-sigra_device");
+        assert_eq!(
+            names.set_for(&names.device, "v", Duration::from_secs(60)),
+            "__Host-sigra_device=v; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"
+        );
         let set = names.set(&names.csrf, "v").unwrap();
         assert_eq!(
             set,
-            "__Host-sigra_csrf=v; Path=/; HttpOnly; SameSite=Lax; Secure"
+            "__Host-sigra_csrf=v; HttpOnly; SameSite=Lax; Secure; Path=/"
         );
         assert!(names.set("x", "bad\nvalue").is_none());
         let plain = CookieNames::new(&CookieConfig {
@@ -285,7 +316,7 @@ mod tests {
         assert_eq!(plain.csrf, "sigra_csrf");
         assert_eq!(
             plain.clear(&plain.flash).unwrap(),
-            "sigra_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+            "sigra_flash=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
         );
     }
 
@@ -318,7 +349,8 @@ mod tests {
         #[test]
         fn written_values_are_found(value in "[A-Za-z0-9_-]{0,64}") {
             let h = headers(&[format!("other=1; sid={value}; z=2").as_bytes()]);
-            prop_assert_eq!(find_cookie(&h, "sid"), Some(value.as_str()));
+            let found = find_cookie(&h, "sid");
+            prop_assert_eq!(found.as_deref(), Some(value.as_str()));
         }
     }
 }

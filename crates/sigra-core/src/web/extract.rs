@@ -24,11 +24,46 @@ use super::error::{ApiError, respond};
 use crate::audit::RequestMeta;
 use crate::auth::Authenticated;
 
-/// Where browsers that must log in are sent.
+/// Where browsers that must log in are sent by default
+/// ([`WebConfig::login_path`](crate::config::WebConfig::login_path), `SIGRA_LOGIN_PATH`).
 pub const LOG_IN_PATH: &str = "/users/log_in";
 
-/// Where browsers that must confirm their password (sudo mode) are sent.
+/// Where browsers that must confirm their password (sudo mode) are sent by default
+/// ([`WebConfig::sudo_path`](crate::config::WebConfig::sudo_path), `SIGRA_SUDO_PATH`).
 pub const SUDO_PATH: &str = "/users/sudo";
+
+/// The configured login and sudo pages, put on each request by the layers.
+#[derive(Clone, Debug)]
+pub(crate) struct AuthPaths {
+    login: Arc<str>,
+    sudo: Arc<str>,
+}
+
+impl AuthPaths {
+    pub(crate) fn new(config: &crate::config::WebConfig) -> Self {
+        Self {
+            login: Arc::from(config.login_path.as_str()),
+            sudo: Arc::from(config.sudo_path.as_str()),
+        }
+    }
+}
+
+impl Default for AuthPaths {
+    fn default() -> Self {
+        Self {
+            login: Arc::from(LOG_IN_PATH),
+            sudo: Arc::from(SUDO_PATH),
+        }
+    }
+}
+
+fn paths(parts: &Parts) -> AuthPaths {
+    parts
+        .extensions
+        .get::<AuthPaths>()
+        .cloned()
+        .unwrap_or_default()
+}
 
 /// The longest `return_to` path carried in a redirect, in bytes.
 const MAX_RETURN_TO: usize = 2048;
@@ -60,6 +95,8 @@ pub enum SigraRejection {
     LoginRequired {
         /// Answer with JSON rather than a redirect.
         api: bool,
+        /// The login page browsers are sent to (`web.login_path`).
+        to: String,
         /// The path to come back to after logging in, if any.
         return_to: Option<String>,
     },
@@ -67,6 +104,8 @@ pub enum SigraRejection {
     SudoRequired {
         /// Answer with JSON rather than a redirect.
         api: bool,
+        /// The page browsers are sent to (`web.sudo_path`).
+        to: String,
         /// The path to come back to after confirming, if any.
         return_to: Option<String>,
     },
@@ -90,7 +129,7 @@ impl SigraRejection {
     ///
     /// ```
     /// use sigra_core::web::SigraRejection;
-    /// let r = SigraRejection::LoginRequired { api: true, return_to: None };
+    /// let r = SigraRejection::LoginRequired { api: true, to: "/users/log_in".into(), return_to: None };
     /// assert_eq!(r.status().as_u16(), 401);
     /// ```
     pub fn status(&self) -> StatusCode {
@@ -151,8 +190,8 @@ impl IntoResponse for SigraRejection {
             Self::SudoRequired { api: true, .. } => {
                 ApiError::new(StatusCode::FORBIDDEN, "sudo_required", message).into_response()
             }
-            Self::LoginRequired { return_to, .. } => redirect(LOG_IN_PATH, return_to.as_deref()),
-            Self::SudoRequired { return_to, .. } => redirect(SUDO_PATH, return_to.as_deref()),
+            Self::LoginRequired { to, return_to, .. }
+            | Self::SudoRequired { to, return_to, .. } => redirect(&to, return_to.as_deref()),
         }
     }
 }
@@ -260,6 +299,7 @@ fn require(parts: &Parts) -> Result<(&Arc<Authenticated>, bool), SigraRejection>
         LoadedSession::User { auth, sudo } => Ok((auth, *sudo)),
         LoadedSession::Anonymous => Err(SigraRejection::LoginRequired {
             api: is_api(parts),
+            to: paths(parts).login.to_string(),
             return_to: return_to(parts),
         }),
         LoadedSession::Unavailable => Err(SigraRejection::Unavailable { api: is_api(parts) }),
@@ -293,6 +333,7 @@ impl<St: Send + Sync> FromRequestParts<St> for RequireSudo {
         if !sudo {
             return Err(SigraRejection::SudoRequired {
                 api: is_api(parts),
+                to: paths(parts).sudo.to_string(),
                 return_to: return_to(parts),
             });
         }

@@ -2,8 +2,9 @@
 //!
 //! Per request, in this order:
 //!
-//! 1. resolve the client ([`ClientMeta`](super::ClientMeta)), read the CSRF cookie (minting
-//!    one when missing) and compute this browser's [`CsrfToken`](super::CsrfToken);
+//! 1. resolve the client ([`ClientMeta`](super::ClientMeta): address, user agent and the
+//!    device cookie, if sent), read the CSRF cookie (minting one when missing) and compute
+//!    this browser's [`CsrfToken`](super::CsrfToken);
 //! 2. for state-changing methods, run the [CSRF checks](super::csrf) and refuse with 403
 //!    (or 413 for an oversized form) before any handler or database work;
 //! 3. load the session once ([`session`](super::session)) and verify the flash cookie;
@@ -31,10 +32,10 @@ use super::client::{self, ClientInfo};
 use super::cookies::{CookieNames, find_cookie, response_sets_cookie};
 use super::csrf::{self, CsrfKey, OriginPolicy, is_safe_method, is_valid_cookie_value};
 use super::error::{ApiError, respond};
-use super::extract::{LoadedSession, wants_json};
+use super::extract::{AuthPaths, LoadedSession, wants_json};
 use super::flash::{FlashKey, FlashMessages, FlashSlot, PendingFlash};
 use super::headers::{self, DEFAULT_CSP};
-use crate::auth::Sigra;
+use crate::auth::{DeviceCookie, Sigra};
 use crate::store::Store;
 
 /// HKDF label of the CSRF token key.
@@ -57,6 +58,9 @@ struct Shared<S> {
     names: CookieNames,
     hops: u8,
     csp: HeaderValue,
+    hsts: Option<HeaderValue>,
+    paths: AuthPaths,
+    warnings: Arc<client::DeploymentWarnings>,
 }
 
 impl<S> Clone for Shared<S> {
@@ -67,6 +71,9 @@ impl<S> Clone for Shared<S> {
             names: self.names.clone(),
             hops: self.hops,
             csp: self.csp.clone(),
+            hsts: self.hsts.clone(),
+            paths: self.paths.clone(),
+            warnings: Arc::clone(&self.warnings),
         }
     }
 }
@@ -125,13 +132,17 @@ impl<S: Store> SigraLayers<S> {
             }
         };
         let names = CookieNames::new(sigra.config().cookie());
+        let hsts = headers::hsts(names.secure, sigra.config().web().hsts_max_age);
         Self {
             shared: Arc::new(Shared {
+                hops: client::proxy_hops(sigra.config()),
+                paths: AuthPaths::new(sigra.config().web()),
                 sigra,
                 keys,
                 names,
-                hops: client::proxy_hops_from_env(),
                 csp: HeaderValue::from_static(DEFAULT_CSP),
+                hsts,
+                warnings: Arc::default(),
             }),
         }
     }
@@ -268,11 +279,9 @@ where
     };
     let names = &shared.names;
 
-    let sent_csrf = find_cookie(req.headers(), &names.csrf)
-        .filter(|v| is_valid_cookie_value(v))
-        .map(str::to_owned);
-    let session_value = find_cookie(req.headers(), &names.session).map(str::to_owned);
-    let flash_value = find_cookie(req.headers(), &names.flash).map(str::to_owned);
+    let sent_csrf = find_cookie(req.headers(), &names.csrf).filter(|v| is_valid_cookie_value(v));
+    let session_value = find_cookie(req.headers(), &names.session);
+    let flash_value = find_cookie(req.headers(), &names.flash);
 
     let (csrf_value, minted) = match &sent_csrf {
         Some(value) => (value.clone(), false),
@@ -295,7 +304,12 @@ where
         flash_consumed: None,
     };
 
-    let meta = client::request_meta(req.headers(), req.extensions(), shared.hops);
+    shared
+        .warnings
+        .observe(req.headers(), req.extensions(), shared.hops);
+    let device = find_cookie(req.headers(), &names.device).map(DeviceCookie::new);
+    let meta =
+        client::request_meta(req.headers(), req.extensions(), shared.hops).with_device(device);
 
     if !is_safe_method(req.method()) {
         let policy = OriginPolicy {
@@ -328,6 +342,7 @@ where
 
     let extensions = req.extensions_mut();
     extensions.insert(loaded);
+    extensions.insert(shared.paths.clone());
     extensions.insert(token);
     extensions.insert(ClientInfo(meta));
     extensions.insert(FlashSlot { messages, consumed });
@@ -370,5 +385,10 @@ fn finish<S>(shared: &Shared<S>, keys: &WebKeys, response: &mut Response, out: O
     }
 
     let private = out.authenticated || response_sets_cookie(response.headers(), &names.session);
-    headers::apply(response.headers_mut(), &shared.csp, private);
+    headers::apply(
+        response.headers_mut(),
+        &shared.csp,
+        shared.hsts.as_ref(),
+        private,
+    );
 }

@@ -30,6 +30,7 @@
 //! | [`CsrfToken`] | the token for forms (`_csrf`) and `fetch` (`x-csrf-token`) |
 //! | [`Flash`] | one-shot messages in a signed cookie: read with `.info()`/`.error()`, set with `Flash::info(msg)`/`Flash::error(msg)` |
 //! | [`session_cookie`], [`clear_session_cookie`], [`session_cookie_value`] | the session cookie around login and logout |
+//! | [`device_cookie`] | the device cookie a password login issued (lockout that strangers cannot turn against the owner) |
 //! | [`ApiError`] | `{"error":{"code","message"}}`; `From<AuthError>` |
 //!
 //! # Design
@@ -63,12 +64,13 @@
 //! | `__Host-sigra_session` | the session token | [`session_cookie`] after a login |
 //! | `__Host-sigra_csrf` | 32 random bytes the CSRF token is bound to | the layer, when missing |
 //! | `__Host-sigra_flash` | signed flash messages | the layer, from [`Flash::info`]/[`Flash::error`] |
+//! | `__Host-sigra_device` | a signed device cookie (user id, nonce, issue time; `lockout.device_cookie_ttl`) | [`device_cookie`] after a password login; the layer reads it into [`RequestMeta::device`](crate::audit::RequestMeta::device) |
 //!
-//! All are `HttpOnly`, `Path=/`, `Secure` and `__Host-`-prefixed unless the session cookie
-//! is configured insecure (plain-HTTP local development), when the prefix is dropped.
-//! Signing keys are derived from the secret key base with
-//! [`Sigra::derive_key`](crate::auth::Sigra::derive_key) (labels `sigra/web/csrf` and
-//! `sigra/web/flash`).
+//! All are `HttpOnly`, `Path=/`, `SameSite=Lax`, `Secure` and `__Host-`-prefixed unless the
+//! session cookie is configured insecure (plain-HTTP local development), when the prefix is
+//! dropped. Signing keys are derived from the secret key base with
+//! [`Sigra::derive_key`](crate::auth::Sigra::derive_key) (labels `sigra/web/csrf`,
+//! `sigra/web/flash` and `sigra/auth/device`).
 
 mod client;
 mod cookies;
@@ -79,11 +81,13 @@ mod flash;
 pub mod headers;
 mod layer;
 pub mod rate_limit;
+mod registration;
 mod session;
 
 pub use client::TRUST_PROXY_ENV;
 pub use cookies::{
-    CookieSource, SetCookie, clear_session_cookie, session_cookie, session_cookie_value,
+    CookieSource, SetCookie, clear_session_cookie, device_cookie, session_cookie,
+    session_cookie_value,
 };
 pub use csrf::{CSRF_FIELD, CSRF_HEADER, CsrfToken, MAX_FORM_BYTES};
 pub use error::ApiError;
@@ -94,6 +98,9 @@ pub use extract::{
 pub use flash::{Flash, FlashMessages, MAX_FLASH_BYTES, SetFlash};
 pub use layer::{SigraLayers, SigraService};
 pub use rate_limit::{RateLimitLayer, RateLimitService, rate_limit_layer};
+pub use registration::{
+    REGISTRATION_COOKIE, clear_registration_cookie, registration_cookie, registration_cookie_value,
+};
 
 use crate::auth::Sigra;
 use crate::store::Store;

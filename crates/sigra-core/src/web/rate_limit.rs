@@ -61,8 +61,8 @@ pub const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-r
 pub fn rate_limit_layer<S: Store>(sigra: Sigra<S>) -> RateLimitLayer<S> {
     RateLimitLayer {
         shared: Arc::new(Limiter {
+            hops: client::proxy_hops(sigra.config()),
             sigra,
-            hops: client::proxy_hops_from_env(),
         }),
     }
 }

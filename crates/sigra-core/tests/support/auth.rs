@@ -17,16 +17,19 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use sigra_core::audit::RequestMeta;
-use sigra_core::auth::{AuthMail, Authenticated, LoggedIn, LoginAttempt, SessionToken, Sigra};
+use sigra_core::auth::{
+    AuthMail, Authenticated, ConfirmEvidence, LoggedIn, LoginAttempt, RegistrationProof,
+    SessionToken, Sigra,
+};
 use sigra_core::config::SigraConfig;
 use sigra_core::jobs::MAIL_QUEUE;
 use sigra_core::keys::SecretKeyBase;
 use sigra_core::password::{Argon2Params, Password, PasswordHasher};
 use sigra_core::store::{
     AuditEvent, AuditOutcome, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id,
-    JobFilter, JobRecord, JobStore, NewEmailToken, NewJob, NewSession, NewUser, RateLimitStore,
-    SessionKind, SessionRecord, SessionStore, Store, StoreError, Transaction, UserRecord,
-    UserStore,
+    IpHistory, JobFilter, JobRecord, JobStore, NewEmailToken, NewJob, NewSession, NewUser,
+    RateLimitStore, SessionKind, SessionRecord, SessionStore, Store, StoreError, Transaction,
+    UserRecord, UserStore,
 };
 use sigra_core::testing::{MemoryStore, MemoryTx};
 use sigra_core::token::{Token, TokenDigest};
@@ -156,6 +159,12 @@ impl UserStore for RecTx {
     async fn set_email(&mut self, id: &Id, email: &str) -> Result<(), StoreError> {
         self.inner.set_email(id, email).await
     }
+    async fn bump_token_epoch(&mut self, id: &Id) -> Result<i64, StoreError> {
+        self.inner.bump_token_epoch(id).await
+    }
+    async fn clear_password_hash(&mut self, id: &Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.inner.clear_password_hash(id, at).await
+    }
 }
 
 impl SessionStore for RecTx {
@@ -199,6 +208,16 @@ impl SessionStore for RecTx {
         self.inner
             .prune_sessions(kind, created_before, active_before)
             .await
+    }
+    async fn user_ip_history(&mut self, user_id: &Id, ip: &str) -> Result<IpHistory, StoreError> {
+        self.inner.user_ip_history(user_id, ip).await
+    }
+    async fn evict_user_sessions_beyond(
+        &mut self,
+        user_id: &Id,
+        keep: u32,
+    ) -> Result<u64, StoreError> {
+        self.inner.evict_user_sessions_beyond(user_id, keep).await
     }
 }
 
@@ -391,12 +410,25 @@ pub fn pw(s: &str) -> Password {
 pub struct Confirm {
     pub token: String,
     pub code: String,
+    /// The registering browser's proof (set by [`Env::register`]).
+    pub proof: Option<RegistrationProof>,
+}
+
+impl Confirm {
+    /// Confirming in the browser that registered: the registration cookie goes along.
+    pub fn evidence(&self) -> ConfirmEvidence {
+        ConfirmEvidence::none().registration(self.proof.as_ref().map(|p| p.as_str().to_owned()))
+    }
 }
 
 #[track_caller]
 pub fn confirm_parts(mail: AuthMail) -> Confirm {
     match mail {
-        AuthMail::Confirm { token, code, .. } => Confirm { token, code },
+        AuthMail::Confirm { token, code, .. } => Confirm {
+            token,
+            code,
+            proof: None,
+        },
         other => panic!("expected a confirmation mail, got {other:?}"),
     }
 }
@@ -489,21 +521,24 @@ impl Env {
 
     /// Registers `email` and returns its confirmation mail (the one notice enqueued).
     pub async fn register(&self, email: &str) -> Confirm {
-        self.sigra.register(email, &pw(PW), &meta()).await.unwrap();
+        let proof = self.sigra.register(email, &pw(PW), &meta()).await.unwrap();
         let mail = self.take_notice().await;
         assert!(
             mail.to().eq_ignore_ascii_case(email.trim()),
             "mailed to {}, registered {email}",
             mail.to()
         );
-        confirm_parts(mail)
+        Confirm {
+            proof: Some(proof),
+            ..confirm_parts(mail)
+        }
     }
 
     /// Registers and confirms `email` (by code, which logs in); returns that login.
     pub async fn confirmed(&self, email: &str) -> LoggedIn {
         let c = self.register(email).await;
         self.sigra
-            .confirm_with_code(email, &c.code, &meta())
+            .confirm_with_code(email, &c.code, c.evidence(), &meta())
             .await
             .unwrap()
     }

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use minijinja::value::Value;
 use minijinja::{Environment, UndefinedBehavior, context};
-use sigra_core::auth::{AuthMail, NoticeError};
+use sigra_core::auth::{AuthMail, LockoutScope, NoticeError};
 use sigra_core::config::TokenConfig;
 use sigra_core::jobs::{JobError, JobOutcome};
 use sigra_core::mail::{Address, AnyMailer, MailError, MailKind, Mailer, OutgoingMail};
@@ -264,12 +264,15 @@ impl AuthMailer {
                 format!("Your {APP_NAME} password was changed"),
                 context! { reset_url => url("/users/reset_password") },
             ),
-            AuthMail::LockoutNotice { .. } => (
+            AuthMail::LockoutNotice { scope, .. } => (
                 format!("Your {APP_NAME} account was locked"),
                 context! {
                     reset_url => url("/users/reset_password"),
                     attempts => self.lockout_attempts,
                     lock_minutes => self.lockout_minutes,
+                    // One of the owner's own browsers locked itself; else browsers that never
+                    // logged in to the account are locked out.
+                    device => *scope == LockoutScope::Device,
                 },
             ),
             AuthMail::EmailChanged { new_email, .. } => (

@@ -254,6 +254,20 @@ impl Browser {
         self.csrf = Some(token.to_owned());
     }
 
+    /// The device cookie's value, if a password login set one (it outlives logout).
+    pub fn device_cookie(&self) -> Option<&str> {
+        self.jar
+            .iter()
+            .find(|(name, _)| name.ends_with("sigra_device"))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Drops the device cookie, as a client that never logged in here (or a thief who took
+    /// only the session cookie) would not have it.
+    pub fn forget_device(&mut self) {
+        self.jar.retain(|name, _| !name.ends_with("sigra_device"));
+    }
+
     /// The session cookie's value, if logged in.
     pub fn session_cookie(&self) -> Option<&str> {
         self.jar

@@ -1,15 +1,22 @@
 //! The store conformance suite: runs every promise of the [store contracts](crate::store)
 //! against an implementation.
 //!
-//! The app's generated tests call [`run_all`] with a *factory*: an async closure that returns
-//! a fresh, empty, migrated store each time it is called. Every case gets its own store, so
-//! cases never see each other's rows. Run it once per database the app supports (a temporary
-//! SQLite file, not `:memory:`, so concurrency is real; a fresh PostgreSQL database per case).
+//! The app's generated tests expand [`store_conformance_tests!`](crate::store_conformance_tests)
+//! with a *factory*: an expression giving a future of a fresh, empty, migrated store (or of a
+//! pair `(store, keep)`, see [`StoreFixture`]). The macro makes one
+//! `#[tokio::test(flavor = "multi_thread")]` per case, each against its own store, so cases
+//! never see each other's rows, a broken promise fails its own test without hiding the others,
+//! and `cargo test users::round_trip` runs one case. Expand it once per database the app
+//! supports (a temporary SQLite file, not `:memory:`, so concurrency is real; a fresh
+//! PostgreSQL database or schema per case).
+//!
+//! [`run_all`] runs the same cases one after another inside one test, for hosts that prefer
+//! it; both expand one list of cases, so they always run the same suite.
 //!
 //! Each case is also a public function (grouped by table: [`users`], [`sessions`],
 //! [`email_tokens`], [`audit`], [`rate_limits`], [`jobs`], [`transactions`]) so a test can run
-//! one contract on its own. A broken promise panics with the contract's name, what happened and
-//! how to fix the SQL, for example:
+//! one contract on its own with [`run_case`]. A broken promise panics with the contract's
+//! name, what happened and how to fix the SQL, for example:
 //!
 //! ```text
 //! store contract broken: EmailTokenStore::take_email_token is single-use under concurrency
@@ -18,12 +25,37 @@
 //! ```
 //!
 //! The concurrency cases spawn racing transactions with `tokio::spawn` on the caller's
-//! runtime; use a multi-threaded runtime so they really overlap.
+//! runtime; the macro's tests use a multi-threaded runtime so they really overlap.
 //!
 //! # Example
 //!
-//! The app's `tests/store_conformance.rs` looks like this (here with the in-memory
+//! The app's `tests/conformance.rs` looks like this (here with the in-memory
 //! [`MemoryStore`](crate::testing::MemoryStore) instead of the app's SQL store):
+//!
+//! ```
+//! use sigra_core::testing::MemoryStore;
+//!
+//! // Makes `memory::users::round_trip`, `memory::jobs::claim_expired_lease`, … : one test per
+//! // case, each on a fresh store.
+//! sigra_core::store_conformance_tests!(memory, async { MemoryStore::new() });
+//! # fn main() {}
+//! ```
+//!
+//! With the generated SQLite store the factory makes a new database file per case, and hands
+//! it back beside the store so the file lives until the case ends:
+//!
+//! ```ignore
+//! mod support;
+//!
+//! use my_app::accounts::store::AccountsStore;
+//!
+//! sigra_core::store_conformance_tests!(sqlite, async {
+//!     let database = support::database().await; // a temporary file, migrated
+//!     (AccountsStore::new(database.db.clone()), database)
+//! });
+//! ```
+//!
+//! Or, all cases in one test:
 //!
 //! ```
 //! use sigra_core::testing::{conformance, MemoryStore};
@@ -36,18 +68,6 @@
 //! #     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
 //! #         .block_on(conformance::run_all(|| async { MemoryStore::new() }));
 //! # }
-//! ```
-//!
-//! With the generated SQLite store the factory makes a new database file per case:
-//!
-//! ```ignore
-//! conformance::run_all(|| async {
-//!     let path = dir.path().join(format!("{}.db", uuid::Uuid::now_v7()));
-//!     let store = AccountsStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-//!     sqlx::migrate!().run(store.pool()).await.unwrap();
-//!     store
-//! })
-//! .await;
 //! ```
 
 // The suite's job is to stop a test with a clear message: it panics by design.
@@ -74,11 +94,83 @@ use crate::token::TokenDigest;
 /// How many transactions each concurrency case races against each other.
 pub const RACERS: usize = 8;
 
+/// What a factory makes for one case: a fresh store, and whatever must outlive the case.
+///
+/// A factory of [`run_all`] or [`store_conformance_tests!`](crate::store_conformance_tests)
+/// returns either a store, or a pair `(store, keep)` where `keep` (a temporary directory, a
+/// test database handle) is dropped only after the case has finished with the store.
+///
+/// ```
+/// use sigra_core::testing::MemoryStore;
+/// use sigra_core::testing::conformance::StoreFixture;
+///
+/// let (_store, ()) = MemoryStore::new().into_parts();
+/// let (_store, kept) = (MemoryStore::new(), "a temporary directory").into_parts();
+/// assert_eq!(kept, "a temporary directory");
+/// ```
+pub trait StoreFixture {
+    /// The store under test.
+    type Store: Store<Tx: 'static>;
+    /// What is kept alive until the case ends.
+    type Keep;
+
+    /// Splits the fixture into the store and what to keep.
+    fn into_parts(self) -> (Self::Store, Self::Keep);
+}
+
+impl<S: Store<Tx: 'static>> StoreFixture for S {
+    type Store = S;
+    type Keep = ();
+
+    fn into_parts(self) -> (S, ()) {
+        (self, ())
+    }
+}
+
+impl<S: Store<Tx: 'static>, K> StoreFixture for (S, K) {
+    type Store = S;
+    type Keep = K;
+
+    fn into_parts(self) -> (S, K) {
+        self
+    }
+}
+
+/// Runs one case against the store the `fixture` future makes; what the fixture keeps is
+/// dropped after the case.
+///
+/// [`store_conformance_tests!`](crate::store_conformance_tests) expands to one test per case
+/// calling this; call it directly to run a case of your own choosing.
+///
+/// ```
+/// # use sigra_core::testing::{conformance, MemoryStore};
+/// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+/// conformance::run_case(async { MemoryStore::new() }, conformance::users::round_trip).await;
+/// # });
+/// ```
+pub async fn run_case<Fut, Case, CaseFut>(fixture: Fut, case: Case)
+where
+    Fut: Future,
+    Fut::Output: StoreFixture,
+    Case: FnOnce(<Fut::Output as StoreFixture>::Store) -> CaseFut,
+    CaseFut: Future<Output = ()>,
+{
+    let (store, keep) = fixture.await.into_parts();
+    case(store).await;
+    drop(keep);
+}
+
 /// Runs every case of the suite, each against a fresh store from `factory`.
 ///
 /// Panics at the first broken promise, naming it and the fix. The cases run one after
 /// another, in the order of the [module docs](self); progress is printed to stderr (shown by
-/// the test harness when a case fails).
+/// the test harness when a case fails). Prefer
+/// [`store_conformance_tests!`](crate::store_conformance_tests), which makes each case a test
+/// of its own: every broken promise is reported, not only the first, and `cargo test
+/// users::round_trip` runs one case.
+///
+/// The factory returns a [`StoreFixture`]: a store, or `(store, keep)`; `keep` is dropped when
+/// its case ends.
 ///
 /// ```
 /// # use sigra_core::testing::{conformance, MemoryStore};
@@ -86,75 +178,164 @@ pub const RACERS: usize = 8;
 /// conformance::run_all(|| async { MemoryStore::new() }).await;
 /// # });
 /// ```
-pub async fn run_all<S, F, Fut>(factory: F)
+pub async fn run_all<F, Fut>(factory: F)
 where
-    S: Store<Tx: 'static>,
     F: Fn() -> Fut,
-    Fut: Future<Output = S>,
+    Fut: Future,
+    Fut::Output: StoreFixture,
 {
-    macro_rules! cases {
-        ($($module:ident :: $case:ident),* $(,)?) => {
-            $(
-                let name = concat!(stringify!($module), "::", stringify!($case));
+    macro_rules! run_cases {
+        ([] $($table:ident { $($case:ident),* $(,)? }),* $(,)?) => {
+            $($(
+                let name = concat!(stringify!($table), "::", stringify!($case));
                 eprintln!("store conformance: {name} ...");
                 let started = std::time::Instant::now();
-                let store = factory().await;
+                let (store, keep) = factory().await.into_parts();
                 let made = started.elapsed();
-                $module::$case(store).await;
+                $table::$case(store).await;
+                drop(keep);
                 eprintln!(
                     "store conformance: {name} ok (store made in {made:?}, case ran in {:?})",
                     started.elapsed() - made
                 );
-            )*
+            )*)*
         };
     }
-    cases!(
-        users::round_trip,
-        users::email_unique_case_insensitive,
-        users::email_unique_under_concurrency,
-        users::mark_confirmed_keeps_first,
-        users::set_password_hash,
-        users::failed_logins_and_lock,
-        users::increment_failed_logins_under_concurrency,
-        users::set_email,
-        sessions::round_trip,
-        sessions::token_digest_unique,
-        sessions::touch_and_sudo,
-        sessions::list_excludes_mfa_pending_newest_first,
-        sessions::delete_user_session_only_own,
-        sessions::delete_by_digest,
-        sessions::delete_user_sessions_except_one,
-        sessions::prune_by_kind_and_age,
-        email_tokens::round_trip,
-        email_tokens::scoped_by_context,
-        email_tokens::context_and_digest_unique,
-        email_tokens::take_single_use_under_concurrency,
-        email_tokens::delete_user_email_tokens,
-        email_tokens::prune_by_age,
-        email_tokens::email_change_pending,
-        audit::round_trip,
-        audit::for_user_newest_first,
-        rate_limits::hit_and_count,
-        rate_limits::hit_under_concurrency,
-        rate_limits::prune,
-        jobs::round_trip,
-        jobs::list_newest_first,
-        jobs::enqueue_is_transactional,
-        jobs::unique_key_one_unfinished,
-        jobs::claim_due_only_and_in_order,
-        jobs::claim_expired_lease,
-        jobs::claims_are_exclusive_under_concurrency,
-        jobs::complete_only_by_lease_holder,
-        jobs::fail_retry_and_dead,
-        jobs::release_job,
-        jobs::retry_job,
-        jobs::prune_jobs,
-        transactions::commit_makes_writes_visible,
-        transactions::rollback_on_drop_leaves_nothing,
-        transactions::uncommitted_writes_are_invisible,
-        transactions::conflict_leaves_transaction_usable,
-    );
+    crate::__store_conformance_cases!([run_cases]);
     eprintln!("store conformance: all cases passed");
+}
+
+/// The one list of the suite's cases, by table: [`run_all`] and
+/// [`store_conformance_tests!`](crate::store_conformance_tests) both expand it, so a case
+/// added here runs everywhere. Not public API.
+///
+/// `__store_conformance_cases!([callback] args…)` expands to
+/// `callback! { [args…] users { round_trip, … }, sessions { … }, … }`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_cases {
+    ([$($callback:tt)+] $($args:tt)*) => {
+        $($callback)+! {
+            [$($args)*]
+            users {
+                round_trip,
+                email_unique_case_insensitive,
+                email_unique_under_concurrency,
+                mark_confirmed_keeps_first,
+                set_password_hash,
+                clear_password_hash,
+                failed_logins_and_lock,
+                increment_failed_logins_under_concurrency,
+                set_email,
+                bump_token_epoch_under_concurrency,
+            },
+            sessions {
+                round_trip,
+                token_digest_unique,
+                touch_and_sudo,
+                list_excludes_mfa_pending_newest_first,
+                delete_user_session_only_own,
+                delete_by_digest,
+                delete_user_sessions_except_one,
+                prune_by_kind_and_age,
+                ip_history_is_per_user_and_exact,
+                evict_beyond_keeps_most_recently_active,
+            },
+            email_tokens {
+                round_trip,
+                scoped_by_context,
+                context_and_digest_unique,
+                take_single_use_under_concurrency,
+                delete_user_email_tokens,
+                prune_by_age,
+                email_change_pending,
+            },
+            audit {
+                round_trip,
+                for_user_newest_first,
+            },
+            rate_limits {
+                hit_and_count,
+                hit_under_concurrency,
+                prune,
+            },
+            jobs {
+                round_trip,
+                list_newest_first,
+                enqueue_is_transactional,
+                unique_key_one_unfinished,
+                claim_due_only_and_in_order,
+                claim_expired_lease,
+                claims_are_exclusive_under_concurrency,
+                complete_only_by_lease_holder,
+                fail_retry_and_dead,
+                release_job,
+                retry_job,
+                prune_jobs,
+            },
+            transactions {
+                commit_makes_writes_visible,
+                rollback_on_drop_leaves_nothing,
+                uncommitted_writes_are_invisible,
+                conflict_leaves_transaction_usable,
+            },
+        }
+    };
+}
+
+/// Expands to one `#[tokio::test(flavor = "multi_thread")]` per case of the
+/// [conformance suite](crate::testing::conformance), each against a fresh store.
+///
+/// `store_conformance_tests!(name, factory)` makes a module `name` with one module per table
+/// and one test per case in it (`name::users::round_trip`, `name::jobs::claim_expired_lease`,
+/// …), so a broken promise fails its own test and `cargo test users::round_trip` runs one
+/// case. `factory` is an expression evaluated once per case, giving a future of a
+/// [`StoreFixture`](crate::testing::conformance::StoreFixture): a fresh, empty, migrated store,
+/// or `(store, keep)` where `keep` (the temporary database) is dropped after the case.
+///
+/// The factory is written in the calling module: the generated modules `use super::*`, so it
+/// may name the caller's imports and modules. The caller needs `tokio` (features `macros` and
+/// `rt-multi-thread`) among its dev-dependencies.
+///
+/// ```
+/// use sigra_core::testing::MemoryStore;
+///
+/// sigra_core::store_conformance_tests!(memory, async { MemoryStore::new() });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($name:ident, $factory:expr $(,)?) => {
+        $crate::__store_conformance_cases!([$crate::__store_conformance_tests_expand] $name, $factory);
+    };
+}
+
+/// The body of [`store_conformance_tests!`](crate::store_conformance_tests). Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_tests_expand {
+    ([$name:ident, $factory:expr] $($table:ident { $($case:ident),* $(,)? }),* $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                mod $table {
+                    #[allow(unused_imports)]
+                    use super::*;
+                    $(
+                        #[::tokio::test(flavor = "multi_thread")]
+                        async fn $case() {
+                            $crate::testing::conformance::run_case(
+                                $factory,
+                                $crate::testing::conformance::$table::$case,
+                            )
+                            .await;
+                        }
+                    )*
+                }
+            )*
+        }
+    };
 }
 
 /// Panics with a message naming the broken contract, what happened and the fix.

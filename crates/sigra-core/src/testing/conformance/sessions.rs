@@ -5,7 +5,8 @@ use super::{
     fresh_digest, in_zone, whole,
 };
 use crate::store::{
-    Id, NewSession, SessionKind, SessionRecord, SessionStore, Store, StoreError, UserRecord,
+    Id, IpHistory, NewSession, SessionKind, SessionRecord, SessionStore, Store, StoreError,
+    UserRecord,
 };
 use crate::token::TokenDigest;
 
@@ -497,4 +498,201 @@ pub async fn prune_by_kind_and_age<S: Store<Tx: 'static>>(store: S) {
         .must("prune_sessions");
     check_eq(n, 1, C, FIX);
     commit(tx).await;
+}
+
+/// `user_ip_history` tells whether the user has sessions and whether one comes from the
+/// address: exact text matches only, `MfaPending` sessions and other users' sessions left
+/// out, the transaction's own uncommitted sessions included.
+pub async fn ip_history_is_per_user_and_exact<S: Store<Tx: 'static>>(store: S) {
+    const C: &str =
+        "SessionStore::user_ip_history answers from the user's sessions, MFA-pending ones aside";
+    const FIX: &str = "SELECT EXISTS (SELECT 1 FROM user_sessions WHERE user_id = $1 AND kind <> \
+         'mfa_pending'), EXISTS (SELECT 1 FROM user_sessions WHERE user_id = $1 AND kind <> \
+         'mfa_pending' AND ip = $2), then IpHistory::from_flags";
+    let user = committed_user(&store, "ips@example.com").await;
+    let other = committed_user(&store, "other-ips@example.com").await;
+    let history = |ip: &'static str| {
+        let store = store.clone();
+        let user_id = user.id;
+        async move {
+            let mut tx = store.begin().await.must("begin");
+            tx.user_ip_history(&user_id, ip)
+                .await
+                .must("user_ip_history")
+        }
+    };
+    let with_ip = |user: &UserRecord, kind: SessionKind, ip: Option<&str>, t: i64| {
+        let mut new = NewSession::new(store.new_id(), user.id, fresh_digest(), kind, at(t, 0));
+        new.ip = ip.map(str::to_owned);
+        new
+    };
+    let insert_all = |news: Vec<NewSession>| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.must("begin");
+            for new in &news {
+                tx.insert_session(new).await.must("insert_session");
+            }
+            commit(tx).await;
+        }
+    };
+
+    check_eq(history("192.0.2.1").await, IpHistory::NoSessions, C, FIX);
+    // Only an MFA-pending session of the user, and another user's session, from the address.
+    insert_all(vec![
+        with_ip(&user, SessionKind::MfaPending, Some("192.0.2.1"), 0),
+        with_ip(&other, SessionKind::Standard, Some("192.0.2.1"), 0),
+    ])
+    .await;
+    check_eq(
+        history("192.0.2.1").await,
+        IpHistory::NoSessions,
+        C,
+        "leave out mfa_pending sessions and other users' sessions (WHERE user_id = $1 AND kind <> 'mfa_pending')",
+    );
+    insert_all(vec![
+        with_ip(&user, SessionKind::Standard, Some("192.0.2.10"), 1),
+        with_ip(&user, SessionKind::RememberMe, Some("2001:db8::1"), 2),
+        with_ip(&user, SessionKind::Standard, None, 3),
+    ])
+    .await;
+    for (ip, want) in [
+        ("192.0.2.10", IpHistory::Known),
+        ("2001:db8::1", IpHistory::Known),
+        // Only the MFA-pending session and the other user's come from here.
+        ("192.0.2.1", IpHistory::New),
+        ("192.0.2.100", IpHistory::New),
+        ("2001:db8::", IpHistory::New),
+        ("198.51.100.7", IpHistory::New),
+    ] {
+        let got = history(ip).await;
+        if got != want {
+            broken(
+                C,
+                format_args!("for {ip:?}: expected {want:?}, got {got:?}"),
+                FIX,
+            );
+        }
+    }
+
+    // The transaction sees its own session.
+    let mut tx = store.begin().await.must("begin");
+    tx.insert_session(&with_ip(
+        &user,
+        SessionKind::Standard,
+        Some("203.0.113.5"),
+        4,
+    ))
+    .await
+    .must("insert_session");
+    let got = tx
+        .user_ip_history(&user.id, "203.0.113.5")
+        .await
+        .must("user_ip_history");
+    check_eq(
+        got,
+        IpHistory::Known,
+        C,
+        "read through the transaction (&mut *self.tx), not through the pool",
+    );
+}
+
+/// `evict_user_sessions_beyond(user, keep)` deletes all but the user's `keep` most recently
+/// active sessions (ties on `last_active_at` go to the later created), counts them, and
+/// leaves `MfaPending` sessions and other users' sessions alone; `keep = 0` deletes every
+/// session of the user but the MFA-pending ones.
+pub async fn evict_beyond_keeps_most_recently_active<S: Store<Tx: 'static>>(store: S) {
+    const C: &str =
+        "SessionStore::evict_user_sessions_beyond keeps the most recently active sessions";
+    const FIX: &str = "DELETE FROM user_sessions WHERE id IN (SELECT id FROM user_sessions WHERE \
+         user_id = $1 AND kind <> 'mfa_pending' ORDER BY last_active_at DESC, created_at DESC, id \
+         DESC LIMIT -1 OFFSET $2) (PostgreSQL: OFFSET $2 without LIMIT), returning \
+         rows_affected(); on SQLite store times in one fixed UTC text format so text order is \
+         time order";
+    let user = committed_user(&store, "evict@example.com").await;
+    let other = committed_user(&store, "other-evict@example.com").await;
+    // (name, kind, created_at, last_active_at); newest first by activity: s5, s4, s2, s1, s3.
+    let plan = [
+        ("s1", SessionKind::Standard, at(0, 0), whole(10, 0)),
+        // Same last_active_at as s1, created later: the more recent of the two.
+        (
+            "s2",
+            SessionKind::RememberMe,
+            at(1, 0),
+            in_zone(whole(10, 0), 3),
+        ),
+        ("s3", SessionKind::Standard, at(2, 0), whole(9, 999_999)),
+        ("s4", SessionKind::Standard, at(3, 0), whole(10, 100_000)),
+        (
+            "s5",
+            SessionKind::RememberMe,
+            at(4, 0),
+            in_zone(whole(11, 0), -5),
+        ),
+        // The oldest of all, but MFA-pending: never counted, never evicted.
+        ("pending", SessionKind::MfaPending, at(-100, 0), at(-100, 0)),
+    ];
+    let mut sessions = Vec::new();
+    for (name, kind, created, active) in plan {
+        let session = insert(&store, &user, kind, created).await;
+        let mut tx = store.begin().await.must("begin");
+        tx.touch_session(&session.id, active)
+            .await
+            .must("touch_session");
+        commit(tx).await;
+        sessions.push((name, session));
+    }
+    let foreign = insert(&store, &other, SessionKind::Standard, at(-200, 0)).await;
+
+    let survivors = |sessions: &[(&'static str, SessionRecord)]| {
+        let store = store.clone();
+        let sessions = sessions.to_vec();
+        async move {
+            let mut left = Vec::new();
+            for (name, session) in &sessions {
+                if by_digest(&store, &session.token_digest).await.is_some() {
+                    left.push(*name);
+                }
+            }
+            left
+        }
+    };
+    let evict = |keep: u32| {
+        let store = store.clone();
+        let user_id = user.id;
+        async move {
+            let mut tx = store.begin().await.must("begin");
+            let n = tx
+                .evict_user_sessions_beyond(&user_id, keep)
+                .await
+                .must("evict_user_sessions_beyond");
+            commit(tx).await;
+            n
+        }
+    };
+
+    for (keep, evicted, left) in [
+        (10, 0, vec!["s1", "s2", "s3", "s4", "s5", "pending"]),
+        (5, 0, vec!["s1", "s2", "s3", "s4", "s5", "pending"]),
+        (3, 2, vec!["s2", "s4", "s5", "pending"]),
+        (3, 0, vec!["s2", "s4", "s5", "pending"]),
+        (1, 2, vec!["s5", "pending"]),
+        (0, 1, vec!["pending"]),
+        (0, 0, vec!["pending"]),
+    ] {
+        let n = evict(keep).await;
+        let got = survivors(&sessions).await;
+        if n != evicted || got != left {
+            broken(
+                C,
+                format_args!(
+                    "keeping {keep}: deleted {n} (expected {evicted}), left {got:?} (expected {left:?})"
+                ),
+                FIX,
+            );
+        }
+    }
+    if by_digest(&store, &foreign.token_digest).await.is_none() {
+        broken(C, "another user's session was deleted", FIX);
+    }
 }

@@ -339,6 +339,36 @@ pub async fn set_password_hash<S: Store<Tx: 'static>>(store: S) {
     );
 }
 
+/// `clear_password_hash` removes the password of one user only and records when.
+pub async fn clear_password_hash<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "UserStore::clear_password_hash removes one user's password";
+    const FIX: &str =
+        "UPDATE users SET hashed_password = NULL, password_changed_at = $2 WHERE id = $1";
+    let user = committed_user(&store, "squatted@example.com").await;
+    let other = committed_user(&store, "neighbour@example.com").await;
+    let mut tx = store.begin().await.must("begin");
+    for id in [&user.id, &other.id] {
+        tx.set_password_hash(id, "$argon2id$chosen", Some(at(50, 1)))
+            .await
+            .must("set_password_hash");
+    }
+    tx.clear_password_hash(&user.id, at(50, 5))
+        .await
+        .must("clear_password_hash");
+    commit(tx).await;
+    let mut tx = store.begin().await.must("begin");
+    let got = reload(&mut tx, &user.id, C).await;
+    check_eq(got.hashed_password, None, C, FIX);
+    check_opt_time(got.password_changed_at, Some(at(50, 5)), C, FIX);
+    let bystander = reload(&mut tx, &other.id, C).await;
+    check_eq(
+        bystander.hashed_password.as_deref(),
+        Some("$argon2id$chosen"),
+        C,
+        "only the row WHERE id = $1",
+    );
+}
+
 /// Increment, lock and clear: counts go 1, 2, 3 for one user only; clear resets both.
 pub async fn failed_logins_and_lock<S: Store<Tx: 'static>>(store: S) {
     const C: &str = "UserStore::increment_failed_logins / lock_user / clear_failed_logins";
@@ -512,4 +542,45 @@ pub(crate) async fn reload<T: UserStore>(tx: &mut T, id: &Id, contract: &str) ->
             "user_by_id must find every user inserted, deleted or not",
         ),
     }
+}
+
+/// `bump_token_epoch` adds one and returns the new epoch; [`RACERS`] concurrent bumps in
+/// separate transactions raise it by exactly that many, each returning a different value; a
+/// rolled-back bump leaves it as it was.
+pub async fn bump_token_epoch_under_concurrency<S: Store<Tx: 'static>>(store: S) {
+    const C: &str = "UserStore::bump_token_epoch is exact under concurrency";
+    const FIX: &str = "bump in one statement: UPDATE users SET token_epoch = token_epoch + 1 \
+         WHERE id = $1 RETURNING token_epoch; never read, add one in Rust, then write";
+    let user = committed_user(&store, "epoch@example.com").await;
+    let id = user.id;
+    let mut tx = store.begin().await.must("begin");
+    let first = tx.bump_token_epoch(&id).await.must("bump_token_epoch");
+    check_eq(first, user.token_epoch + 1, C, FIX);
+    drop(tx); // rolled back
+    let results = race(&store, RACERS, move |_, mut tx: S::Tx| async move {
+        let n = tx.bump_token_epoch(&id).await?;
+        tx.commit().await?;
+        Ok(n)
+    })
+    .await;
+    let mut seen = BTreeSet::new();
+    for result in results {
+        match result {
+            Ok(n) => {
+                if !seen.insert(n) {
+                    broken(
+                        C,
+                        format_args!("two concurrent bumps both returned {n}"),
+                        FIX,
+                    );
+                }
+            }
+            Err(err) => broken(C, format_args!("a concurrent bump failed: {err}"), FIX),
+        }
+    }
+    let want: BTreeSet<i64> = (1..=RACERS as i64).map(|n| user.token_epoch + n).collect();
+    check_eq(seen, want, C, FIX);
+    let mut tx = store.begin().await.must("begin");
+    let got = reload(&mut tx, &id, C).await;
+    check_eq(got.token_epoch, user.token_epoch + RACERS as i64, C, FIX);
 }

@@ -1,7 +1,9 @@
 //! The `user_sessions` table: one row per signed-in browser or device. Only the SHA-256 of
 //! the cookie token is stored.
 
-use sigra_core::store::{Id, NewSession, SessionKind, SessionRecord, SessionStore, StoreError};
+use sigra_core::store::{
+    Id, IpHistory, NewSession, SessionKind, SessionRecord, SessionStore, StoreError,
+};
 use sigra_core::token::TokenDigest;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -43,6 +45,25 @@ const DELETE_USER_SESSIONS_EXCEPT: &str =
     "DELETE FROM user_sessions WHERE user_id = $1 AND id <> $2";
 
 const DELETE_USER_SESSIONS: &str = "DELETE FROM user_sessions WHERE user_id = $1";
+
+/// Asked at every login: does the user have sessions, and one from this address? Two index
+/// probes (`user_sessions_user_ip`), however many sessions the user holds.
+const USER_IP_HISTORY: &str = "
+    SELECT EXISTS (SELECT 1 FROM user_sessions
+                   WHERE user_id = $1 AND kind <> 'mfa_pending') AS any_session,
+           EXISTS (SELECT 1 FROM user_sessions
+                   WHERE user_id = $1 AND kind <> 'mfa_pending' AND ip = $2) AS from_ip";
+
+/// All but the `$2` most recently active sessions of the user, MFA-pending ones aside: walks
+/// `user_sessions_user_recent` from the newest entry.
+const EVICT_USER_SESSIONS_BEYOND: &str = "
+    DELETE FROM user_sessions
+    WHERE id IN (
+        SELECT id FROM user_sessions
+        WHERE user_id = $1 AND kind <> 'mfa_pending'
+        ORDER BY last_active_at DESC, created_at DESC, id DESC
+        LIMIT -1 OFFSET $2
+    )";
 
 /// A NULL `$3` (no idle limit for this kind) matches no row.
 const PRUNE_SESSIONS: &str = "
@@ -163,6 +184,33 @@ impl SessionStore for AccountsTx {
             None => sqlx::query(DELETE_USER_SESSIONS).bind(key(user_id)?),
         };
         let done = query.execute(&mut *self.tx).await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn user_ip_history(&mut self, user_id: &Id, ip: &str) -> Result<IpHistory, StoreError> {
+        let row = sqlx::query(USER_IP_HISTORY)
+            .bind(key(user_id)?)
+            .bind(ip)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(IpHistory::from_flags(
+            row.try_get("any_session").map_err(corrupt)?,
+            row.try_get("from_ip").map_err(corrupt)?,
+        ))
+    }
+
+    async fn evict_user_sessions_beyond(
+        &mut self,
+        user_id: &Id,
+        keep: u32,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(EVICT_USER_SESSIONS_BEYOND)
+            .bind(key(user_id)?)
+            .bind(i64::from(keep))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
         Ok(done.rows_affected())
     }
 

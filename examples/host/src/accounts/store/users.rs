@@ -39,6 +39,11 @@ const SET_PASSWORD_HASH: &str = "
         updated_at = $4
     WHERE id = $1";
 
+const CLEAR_PASSWORD_HASH: &str = "
+    UPDATE users
+    SET hashed_password = NULL, password_changed_at = $2, updated_at = $3
+    WHERE id = $1";
+
 /// One statement, so concurrent failures are never lost.
 const INCREMENT_FAILED_LOGINS: &str = "
     UPDATE users SET failed_login_attempts = failed_login_attempts + 1, updated_at = $2
@@ -48,6 +53,11 @@ const INCREMENT_FAILED_LOGINS: &str = "
 const LOCK_USER: &str = "
     UPDATE users SET locked_at = $2, updated_at = $3
     WHERE id = $1";
+
+const BUMP_TOKEN_EPOCH: &str = "
+    UPDATE users SET token_epoch = token_epoch + 1, updated_at = $2
+    WHERE id = $1
+    RETURNING token_epoch";
 
 const CLEAR_FAILED_LOGINS: &str = "
     UPDATE users SET failed_login_attempts = 0, locked_at = NULL, updated_at = $2
@@ -144,6 +154,17 @@ impl UserStore for AccountsTx {
         Ok(())
     }
 
+    async fn clear_password_hash(&mut self, id: &Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query(CLEAR_PASSWORD_HASH)
+            .bind(key(id)?)
+            .bind(timestamp(at))
+            .bind(timestamp(OffsetDateTime::now_utc()))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn increment_failed_logins(&mut self, id: &Id) -> Result<u32, StoreError> {
         let row = sqlx::query(INCREMENT_FAILED_LOGINS)
             .bind(key(id)?)
@@ -166,6 +187,19 @@ impl UserStore for AccountsTx {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn bump_token_epoch(&mut self, id: &Id) -> Result<i64, StoreError> {
+        let row = sqlx::query(BUMP_TOKEN_EPOCH)
+            .bind(key(id)?)
+            .bind(timestamp(OffsetDateTime::now_utc()))
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(row) => row.try_get("token_epoch").map_err(corrupt),
+            None => Err(StoreError::Backend(format!("no user with id {id}"))),
+        }
     }
 
     async fn clear_failed_logins(&mut self, id: &Id) -> Result<(), StoreError> {

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use sigra_core::auth::LoginAttempt;
 use sigra_core::password::Password;
 use sigra_core::web::{
-    ClientMeta, Flash, clear_session_cookie, safe_return_to, session_cookie, session_cookie_value,
+    ClientMeta, Flash, clear_session_cookie, device_cookie, safe_return_to, session_cookie,
+    session_cookie_value,
 };
 
 use super::{errors_for, field_error, refused, unprocessable};
@@ -72,7 +73,8 @@ pub async fn new(
 /// POST /users/log_in
 ///
 /// An unknown email, a wrong password and a locked account all get the same answer after
-/// the same amount of work.
+/// the same amount of work. A successful login also sets the device cookie: this browser
+/// then stays out of a lock that other browsers' failures put on the account.
 pub async fn create(
     State(accounts): State<Accounts>,
     ClientMeta(meta): ClientMeta,
@@ -99,6 +101,7 @@ pub async fn create(
     {
         Ok(LoginAttempt::Success(logged_in)) => (
             session_cookie(&accounts, &logged_in),
+            device_cookie(&accounts, &logged_in),
             Redirect::to(&return_to),
         )
             .into_response(),

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 use sigra_core::password::Password;
-use sigra_core::web::{ClientMeta, Flash};
+use sigra_core::web::{ClientMeta, Flash, registration_cookie};
 
 use super::{errors_for, min_password_chars, refused};
 use crate::accounts::Accounts;
@@ -36,7 +36,8 @@ pub async fn new(State(accounts): State<Accounts>, page: Page) -> Response {
 /// POST /users/register
 ///
 /// Answers the same whether or not the address already has an account: a new account is
-/// mailed a confirmation link and code, an existing one's owner is told someone tried.
+/// mailed a confirmation link and code, an existing one's owner is told someone tried. The
+/// registration cookie lets this browser keep the password when it confirms.
 pub async fn create(
     State(accounts): State<Accounts>,
     ClientMeta(meta): ClientMeta,
@@ -45,7 +46,8 @@ pub async fn create(
 ) -> Response {
     let password = Password::from(form.password);
     match accounts.register(&form.email, &password, &meta).await {
-        Ok(()) => (
+        Ok(proof) => (
+            registration_cookie(&accounts, &proof),
             Flash::info(
                 "Almost done: if this address can be registered, we have emailed it a link and a \
                  6-digit code. Open the link or enter the code below to confirm your account.",

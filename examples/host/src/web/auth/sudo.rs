@@ -74,7 +74,8 @@ pub async fn create(
             Redirect::to(&return_to),
         )
             .into_response(),
-        // Too many wrong passwords: the account is locked and this session is over.
+        // Too many wrong passwords: the account (for unknown browsers) or this browser is
+        // locked, and this session is over.
         Err(AuthError::LockedOut) => (
             clear_session_cookie(&accounts),
             Flash::error(

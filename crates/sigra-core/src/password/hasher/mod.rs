@@ -1,29 +1,46 @@
 //! [`PasswordHasher`]: Argon2id hashing and verification on its own low-priority threads behind a
 //! semaphore, with bcrypt verify-and-upgrade and a dummy verify for unknown users.
+//!
+//! One file per concern:
+//!
+//! - here: the hasher's public API, making a new Argon2id PHC string and verifying a stored
+//!   hash ([`Verification`]);
+//! - `builder`: [`PasswordHasherBuilder`], the settings and their checks;
+//! - `threads`: the hashing threads (low priority, one per permit), the semaphore in front of
+//!   them and the in-flight gauge;
+//! - `memory`: the memory budget, Argon2's working memory reused per permit;
+//! - `kinds`: the kinds of stored hash in use (bcrypt, older Argon2 parameters), one
+//!   computation of each paid by every verify and dummy verify, so timing tells no account
+//!   from an unknown email.
+
+mod builder;
+mod kinds;
+mod memory;
+mod threads;
 
 use std::fmt;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
-use argon2::{Algorithm, Argon2, Block, Version};
+use argon2::{Algorithm, Argon2, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use tokio::sync::Semaphore;
 
-use super::stored::StoredHash;
+use super::stored::{HashKind, StoredHash};
 use super::{
     Argon2Params, HashCostLimits, MAX_PASSWORD_BYTES, Password, PasswordError, PasswordHashString,
 };
+pub use builder::PasswordHasherBuilder;
+use kinds::KindsInUse;
+pub(crate) use kinds::MAX_KINDS;
+pub(crate) use memory::MemoryPool;
+use threads::Job;
 
 /// Length of the Argon2 output in new hashes, in bytes (RFC 9106 recommends 32).
 pub(crate) const OUTPUT_LEN: usize = 32;
 /// Length of the random salt in new hashes, in bytes (RFC 9106 recommends 16).
 pub(crate) const SALT_LEN: usize = 16;
-/// Most permits a hasher may be given.
-const MAX_PERMITS: usize = 4096;
 
 /// The outcome of [`PasswordHasher::verify`] when the stored hash could be checked.
 ///
@@ -79,138 +96,26 @@ impl Verification {
     }
 }
 
-/// Configures a [`PasswordHasher`]. Start from [`PasswordHasher::builder`].
-///
-/// ```
-/// use sigra_core::password::{Argon2Params, HashCostLimits, PasswordHasher};
-///
-/// let hasher = PasswordHasher::builder()
-///     .params(Argon2Params::RFC_9106_LOW_MEMORY)
-///     .permits(4)
-///     .limits(HashCostLimits::default())
-///     .build()?;
-/// assert_eq!(hasher.permits(), 4);
-/// assert_eq!(hasher.peak_memory_kib(), 4 * 65536);
-/// # Ok::<(), sigra_core::password::PasswordError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct PasswordHasherBuilder {
-    params: Argon2Params,
-    permits: Option<usize>,
-    limits: HashCostLimits,
-    max_password_bytes: usize,
-}
-
-impl PasswordHasherBuilder {
-    /// Argon2id parameters for new hashes (default [`Argon2Params::OWASP_MINIMUM`]). Stored
-    /// hashes with other parameters still verify and are upgraded on success.
-    ///
-    /// ```
-    /// use sigra_core::password::{Argon2Params, PasswordHasher};
-    /// let hasher = PasswordHasher::builder().params(Argon2Params::new(47104, 1, 1)?).build()?;
-    /// assert_eq!(hasher.params().memory_kib(), 47104);
-    /// # Ok::<(), sigra_core::password::PasswordError>(())
-    /// ```
-    pub fn params(mut self, params: Argon2Params) -> Self {
-        self.params = params;
-        self
-    }
-
-    /// How many hashes may run at once (default: `std::thread::available_parallelism`).
-    /// Peak memory is `permits × memory_kib`; more permits than cores only adds latency.
-    ///
-    /// ```
-    /// use sigra_core::password::PasswordHasher;
-    /// assert_eq!(PasswordHasher::builder().permits(2).build()?.permits(), 2);
-    /// assert!(PasswordHasher::builder().permits(0).build().is_err());
-    /// # Ok::<(), sigra_core::password::PasswordError>(())
-    /// ```
-    pub fn permits(mut self, permits: usize) -> Self {
-        self.permits = Some(permits);
-        self
-    }
-
-    /// The most a stored hash may ask for (default [`HashCostLimits::default`]). Must admit
-    /// the hasher's own parameters.
-    ///
-    /// ```
-    /// use sigra_core::password::{HashCostLimits, PasswordHasher};
-    /// let limits = HashCostLimits { max_bcrypt_cost: 12, ..HashCostLimits::default() };
-    /// let hasher = PasswordHasher::builder().limits(limits).build()?;
-    /// assert_eq!(hasher.limits().max_bcrypt_cost, 12);
-    /// # Ok::<(), sigra_core::password::PasswordError>(())
-    /// ```
-    pub fn limits(mut self, limits: HashCostLimits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// The longest password accepted, in bytes (default [`MAX_PASSWORD_BYTES`], 1024; between
-    /// 256 and 65,536): longer ones are refused with [`PasswordError::TooLong`] before any
-    /// work, never truncated.
-    ///
-    /// ```
-    /// use sigra_core::password::{Password, PasswordError, PasswordHasher};
-    /// let hasher = PasswordHasher::builder().max_password_bytes(300).build()?;
-    /// let err = hasher.hash_blocking(&Password::from("x".repeat(301))).unwrap_err();
-    /// assert!(matches!(err, PasswordError::TooLong { max_bytes: 300 }));
-    /// # Ok::<(), PasswordError>(())
-    /// ```
-    pub fn max_password_bytes(mut self, max_bytes: usize) -> Self {
-        self.max_password_bytes = max_bytes;
-        self
-    }
-
-    /// Checks the settings and makes the hasher.
-    ///
-    /// ```
-    /// use sigra_core::password::{Argon2Params, HashCostLimits, PasswordHasher};
-    /// let tight = HashCostLimits { max_memory_kib: 1024, ..HashCostLimits::default() };
-    /// let err = PasswordHasher::builder().limits(tight).build().unwrap_err();
-    /// assert!(err.to_string().contains("memory_kib = 19456"));
-    /// ```
-    pub fn build(self) -> Result<PasswordHasher, PasswordError> {
-        let permits = self.permits.unwrap_or_else(default_permits);
-        if !(1..=MAX_PERMITS).contains(&permits) {
-            return Err(PasswordError::InvalidConfig {
-                reason: format!("permits = {permits}: must be between 1 and {MAX_PERMITS}"),
-            });
-        }
-        self.limits.admit(self.params)?;
-        super::policy::check_max_bytes(self.max_password_bytes)?;
-        Ok(PasswordHasher::from_parts(
-            self.params,
-            permits,
-            self.limits,
-            self.max_password_bytes,
-        ))
-    }
-}
-
-/// The number of hashes a default hasher runs at once: one per core.
-fn default_permits() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-}
-
 /// Hashes and verifies passwords off the async runtime, a bounded number at a time.
 ///
 /// Cheap to clone (an `Arc` inside): make one at startup and share it. Each call takes a
 /// permit from a [`tokio::sync::Semaphore`] (FIFO, so no caller starves) and then runs on
 /// one of the hasher's own threads (one per permit, started on first use, at a lower CPU
 /// priority on Linux: nice 10, so request handling goes first when both compete), so a
-/// login flood queues on the semaphore instead
-/// of starving the async workers, and memory stays bounded: every Argon2 call holds its whole
-/// memory cost, so peak memory is [`peak_memory_kib`](Self::peak_memory_kib) =
-/// `permits × memory_kib`. A dropped request future does not free its permit early: the permit
-/// travels with the blocking task and is released only when the hash is done.
+/// login flood queues on the semaphore instead of starving the async workers, and memory stays
+/// bounded: every Argon2 call holds its whole memory cost, so peak memory is
+/// [`peak_memory_kib`](Self::peak_memory_kib) = `permits × memory_kib`. A dropped request future does not free its permit early: the permit
+/// travels with the job to the hashing thread and is released only when the hash is done.
 ///
 /// - [`hash`](Self::hash) makes an Argon2id PHC string with a fresh 16-byte salt.
 /// - [`verify`](Self::verify) checks Argon2id/Argon2i/Argon2d PHC strings and legacy bcrypt
 ///   (`$2a$`, `$2b$`, `$2y$`) hashes; when the password is right and the stored hash is not
 ///   Argon2id with the current parameters it returns the replacement hash to store.
-/// - [`dummy_verify`](Self::dummy_verify) costs the same as a verify against a current hash and
-///   always answers [`Verification::Invalid`]: call it when no user has the email, so timing
-///   does not reveal which emails exist.
+/// - [`dummy_verify`](Self::dummy_verify) costs the same as a verify and always answers
+///   [`Verification::Invalid`]: call it when no user has the email, so timing does not reveal
+///   which emails exist. Every verify and dummy verify does one computation of each kind of
+///   stored hash in use (current Argon2id, and bcrypt or older Argon2 parameters once declared
+///   or met), so a legacy account is not told apart from an unknown email either.
 /// - The `*_blocking` variants do the same on the calling thread (still under a permit), for
 ///   code already on a blocking thread. Never call them from async code.
 ///
@@ -244,8 +149,12 @@ struct Inner {
     semaphore: Arc<Semaphore>,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
-    /// An Argon2id PHC string with the current parameters, for `dummy_verify`.
-    dummy: String,
+    /// The kinds of stored hash every verify pays one computation of, the current parameters
+    /// first.
+    kinds: KindsInUse,
+    /// Every computation done, by kind (tests check that verifies cost the same).
+    #[cfg(test)]
+    work: Mutex<Vec<HashKind>>,
     /// Argon2 working memory, reused: at most one buffer per permit.
     memory: MemoryPool,
     /// Longer passwords are refused before any work.
@@ -254,101 +163,15 @@ struct Inner {
     workers: OnceLock<Result<Mutex<mpsc::Sender<Job>>, String>>,
 }
 
-/// One unit of hashing work.
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The nice value of the hashing threads (Linux): above the request-serving threads' 0, so
-/// a login flood that keeps every hashing thread busy still lets the scheduler run request
-/// handling first (authenticated pages stay fast), while idle CPU still goes to hashing.
-pub(crate) const HASHING_THREAD_NICE: i32 = 10;
-
-/// Starts `count` threads taking jobs from one queue, at `HASHING_THREAD_NICE`. They stop
-/// when the sender is dropped (the last clone of the hasher).
-fn start_workers(count: usize) -> Result<Mutex<mpsc::Sender<Job>>, String> {
-    let (sender, receiver) = mpsc::channel::<Job>();
-    let receiver = Arc::new(Mutex::new(receiver));
-    for n in 0..count {
-        let receiver = Arc::clone(&receiver);
-        std::thread::Builder::new()
-            .name(format!("sigra-hash-{n}"))
-            .spawn(move || {
-                lower_priority();
-                loop {
-                    let job = {
-                        let queue = receiver.lock().unwrap_or_else(PoisonError::into_inner);
-                        queue.recv()
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
-                }
-            })
-            .map_err(|e| format!("cannot start a password-hashing thread: {e}"))?;
-    }
-    Ok(Mutex::new(sender))
-}
-
-/// Lowers this thread's CPU priority (Linux: the nice value is per thread).
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    if let Err(err) = rustix::process::setpriority_process(None, HASHING_THREAD_NICE) {
-        tracing::debug!(error = %err, "could not lower the priority of a password-hashing thread");
-    }
-}
-
-/// Argon2's working memory (`memory_kib` KiB per hash), allocated once per permit and reused.
-///
-/// Allocating and freeing ~19 MiB per hash looks harmless but is not: glibc serves each
-/// thread from its own arena and, after the first free of a block that size, stops returning
-/// such blocks to the system, so every Tokio blocking thread that ever hashed keeps ~19 MiB
-/// (hundreds of MiB after a login burst). With this pool the hasher's memory is exactly
-/// `permits × memory_kib`, held for the life of the hasher.
-pub(crate) struct MemoryPool {
-    buffers: Mutex<Vec<Vec<Block>>>,
-    /// Buffers larger than this (blocks) are freed after use rather than kept: a stored hash
-    /// with a bigger cost than the current parameters does not grow the pool for good.
-    keep_blocks: usize,
-}
-
-impl MemoryPool {
-    fn new(keep_blocks: usize) -> Self {
-        Self {
-            buffers: Mutex::new(Vec::new()),
-            keep_blocks,
-        }
-    }
-
-    /// Runs `work` with at least `blocks` blocks of memory.
-    pub(crate) fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-        let taken = self
-            .buffers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let mut buffer = taken.unwrap_or_default();
-        if buffer.len() < blocks {
-            buffer.resize(blocks, Block::default());
-        }
-        let result = work(buffer.get_mut(..blocks).unwrap_or_default());
-        if buffer.len() <= self.keep_blocks {
-            self.buffers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(buffer);
-        }
-        result
-    }
-}
-
 impl Default for PasswordHasher {
     /// OWASP's minimum parameters, one permit per core, default limits.
     fn default() -> Self {
         Self::from_parts(
             Argon2Params::default(),
-            default_permits(),
+            builder::default_permits(),
             HashCostLimits::default(),
             MAX_PASSWORD_BYTES,
+            Vec::new(),
         )
     }
 }
@@ -361,15 +184,6 @@ impl fmt::Debug for PasswordHasher {
             .field("in_flight", &self.in_flight())
             .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
-    }
-}
-
-/// Counts a hash in flight for as long as it lives.
-struct Busy<'a>(&'a Inner);
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -388,6 +202,7 @@ impl PasswordHasher {
             permits: None,
             limits: HashCostLimits::default(),
             max_password_bytes: MAX_PASSWORD_BYTES,
+            stored_kinds: Vec::new(),
         }
     }
 
@@ -396,15 +211,13 @@ impl PasswordHasher {
         permits: usize,
         limits: HashCostLimits,
         max_password_bytes: usize,
+        stored_kinds: Vec<HashKind>,
     ) -> Self {
-        // The dummy's salt and output are fixed: its cost depends only on the parameters,
-        // verifying recomputes the full Argon2id with them, and `dummy_verify` answers Invalid
-        // whatever the comparison says.
-        let dummy = format!(
-            "$argon2id$v=19${params}${}${}",
-            STANDARD_NO_PAD.encode(b"sigra-dummy-salt"),
-            STANDARD_NO_PAD.encode([0u8; OUTPUT_LEN]),
-        );
+        // The current kind first: what a hash made now costs to check.
+        let current = params
+            .to_argon2()
+            .ok()
+            .map(|params| HashKind::argon2(Algorithm::Argon2id, Version::V0x13, &params));
         Self {
             inner: Arc::new(Inner {
                 params,
@@ -413,7 +226,9 @@ impl PasswordHasher {
                 semaphore: Arc::new(Semaphore::new(permits)),
                 in_flight: AtomicUsize::new(0),
                 peak_in_flight: AtomicUsize::new(0),
-                dummy,
+                kinds: KindsInUse::new(current.into_iter().chain(stored_kinds)),
+                #[cfg(test)]
+                work: Mutex::new(Vec::new()),
                 memory: MemoryPool::new(params.to_argon2().map_or(0, |p| p.block_count())),
                 max_password_bytes,
                 workers: OnceLock::new(),
@@ -484,6 +299,27 @@ impl PasswordHasher {
     /// ```
     pub fn peak_in_flight(&self) -> usize {
         self.inner.peak_in_flight.load(Ordering::Acquire)
+    }
+
+    /// How many kinds of stored hash every verify and dummy verify pays one computation of:
+    /// 1 (the current parameters) until a bcrypt hash or an Argon2 hash with other parameters
+    /// is declared ([`PasswordHasherBuilder::stored_hash_kind`]) or met by a verify, at most
+    /// 4. A gauge worth exporting: above 1, logins cost more until the legacy hashes are gone
+    /// and the app restarts.
+    ///
+    /// ```
+    /// # use sigra_core::password::{Argon2Params, Password, PasswordHasher};
+    /// # let hasher = PasswordHasher::builder().params(Argon2Params::danger_weak(64, 1, 1)?).build()?;
+    /// assert_eq!(hasher.kinds_in_use(), 1);
+    /// // A legacy bcrypt hash (cost 4) verified once: from now on every verify and dummy verify
+    /// // also pays a bcrypt computation of cost 4.
+    /// let legacy = "$2b$04$dH1kP3fZ09wKcXL1OYcoMOHSBX/WUlVTyncMAx9YxRCJpLuIH8uP.";
+    /// hasher.verify_blocking(&Password::from("wrong"), legacy)?;
+    /// assert_eq!(hasher.kinds_in_use(), 2);
+    /// # Ok::<(), sigra_core::password::PasswordError>(())
+    /// ```
+    pub fn kinds_in_use(&self) -> usize {
+        self.inner.kinds.len()
     }
 
     /// Whether a stored hash should be replaced by one made with this hasher's parameters:
@@ -561,13 +397,16 @@ impl PasswordHasher {
             .await
     }
 
-    /// Spends exactly what a [`verify`](Self::verify) against a hash with the current
-    /// parameters costs (same parsing, same Argon2id computation, same permit) and answers
-    /// [`Verification::Invalid`]. Call it when no account has the email given, so a login's
-    /// timing does not tell whether an email is registered.
+    /// Spends exactly what a [`verify`](Self::verify) costs (same permit, one computation of
+    /// each kind of stored hash in use) and answers [`Verification::Invalid`]. Call it when no
+    /// account has the email given, so a login's timing does not tell whether an email is
+    /// registered.
     ///
-    /// Accounts whose stored hash still has other parameters (or is bcrypt) take a different
-    /// time until they are upgraded on their next login.
+    /// A verify does its stored hash's kind for real and a dummy of every other kind in use;
+    /// this does a dummy of each. So an unknown email costs what an account with a current
+    /// Argon2id hash costs, and what an account with an imported bcrypt hash costs, once that
+    /// kind is in use ([`kinds_in_use`](Self::kinds_in_use);
+    /// [`PasswordHasherBuilder::stored_hash_kind`] declares it from the start).
     ///
     /// ```
     /// # use sigra_core::password::{Argon2Params, Password, PasswordHasher, Verification};
@@ -581,14 +420,9 @@ impl PasswordHasher {
     /// ```
     pub async fn dummy_verify(&self, password: &Password) -> Result<Verification, PasswordError> {
         check_length(password, self.inner.max_password_bytes)?;
-        let parsed = StoredHash::parse(&self.inner.dummy, Some(&self.inner.limits))?;
         let password = password.clone();
-        self.run(move |inner| {
-            inner
-                .verify_now(&password, &parsed)
-                .map(|_| Verification::Invalid)
-        })
-        .await
+        self.run(move |inner| Ok(inner.dummy_verify_now(&password)))
+            .await
     }
 
     /// [`hash`](Self::hash) on the calling thread. It still takes a permit (waiting for one
@@ -641,90 +475,11 @@ impl PasswordHasher {
         password: &Password,
     ) -> Result<Verification, PasswordError> {
         check_length(password, self.inner.max_password_bytes)?;
-        let parsed = StoredHash::parse(&self.inner.dummy, Some(&self.inner.limits))?;
-        self.run_blocking(|inner| {
-            inner
-                .verify_now(password, &parsed)
-                .map(|_| Verification::Invalid)
-        })
-    }
-
-    /// Takes a permit, then runs `work` on one of the hasher's own threads. The permit moves
-    /// into the job, so it is held until the work is done even if this future is dropped; a
-    /// job whose caller has gone away by the time a thread takes it is skipped.
-    async fn run<T, F>(&self, work: F) -> Result<T, PasswordError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Inner) -> Result<T, PasswordError> + Send + 'static,
-    {
-        let workers = self.inner.workers()?;
-        let permit = Arc::clone(&self.inner.semaphore)
-            .acquire_owned()
-            .await
-            .map_err(|_| PasswordError::WorkerFailed {
-                reason: "the hashing semaphore was closed".into(),
-            })?;
-        let inner = Arc::clone(&self.inner);
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            if done.is_closed() {
-                return;
-            }
-            let result = {
-                let _busy = inner.enter();
-                work(&inner)
-            };
-            // Free the permit before answering, so the caller never sees its own work still
-            // counted.
-            drop(permit);
-            // The caller may have gone meanwhile; then nobody wants the result.
-            let _ = done.send(result);
-        });
-        workers.send(job).map_err(|_| PasswordError::WorkerFailed {
-            reason: "the hashing threads have stopped".into(),
-        })?;
-        result.await.map_err(|_| PasswordError::WorkerFailed {
-            reason: "a hashing thread stopped before answering".into(),
-        })?
-    }
-
-    /// Takes a permit by parking this thread, then runs `work` here.
-    fn run_blocking<T>(
-        &self,
-        work: impl FnOnce(&Inner) -> Result<T, PasswordError>,
-    ) -> Result<T, PasswordError> {
-        let _permit =
-            block_on(self.inner.semaphore.acquire()).map_err(|_| PasswordError::WorkerFailed {
-                reason: "the hashing semaphore was closed".into(),
-            })?;
-        let _busy = self.inner.enter();
-        work(&self.inner)
+        self.run_blocking(|inner| Ok(inner.dummy_verify_now(password)))
     }
 }
 
 impl Inner {
-    /// The queue of the hashing threads, starting them on first use.
-    fn workers(&self) -> Result<mpsc::Sender<Job>, PasswordError> {
-        match self.workers.get_or_init(|| start_workers(self.permits)) {
-            Ok(sender) => Ok(sender
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()),
-            Err(reason) => Err(PasswordError::WorkerFailed {
-                reason: reason.clone(),
-            }),
-        }
-    }
-
-    fn enter(&self) -> Busy<'_> {
-        let now = self
-            .in_flight
-            .fetch_add(1, Ordering::AcqRel)
-            .saturating_add(1);
-        self.peak_in_flight.fetch_max(now, Ordering::AcqRel);
-        Busy(self)
-    }
-
     fn hash_now(&self, password: &Password) -> Result<PasswordHashString, PasswordError> {
         let salt: [u8; SALT_LEN] = crate::random::bytes()?;
         let params = self.params.to_argon2()?;
@@ -756,7 +511,20 @@ impl Inner {
         password: &Password,
         stored: &StoredHash,
     ) -> Result<Verification, PasswordError> {
-        if !stored.matches(password.as_bytes(), &self.memory)? {
+        let kind = stored.kind();
+        self.kinds.observe(&kind);
+        let matched = match stored.matches(password.as_bytes(), &self.memory) {
+            // bcrypt refuses a password over 72 bytes before any work: do the work anyway,
+            // so the refusal takes as long as a wrong password (and an unknown email).
+            Err(PasswordError::LegacyHashPasswordTooLong) => {
+                stored.spend(password.as_bytes(), &self.memory);
+                Err(PasswordError::LegacyHashPasswordTooLong)
+            }
+            other => other,
+        };
+        self.record(&kind);
+        self.spend_on_kinds_in_use(password, Some(&kind));
+        if !matched? {
             return Ok(Verification::Invalid);
         }
         if !stored.needs_rehash(self.params) {
@@ -777,6 +545,38 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// One dummy computation of each kind in use: what a verify costs, with no answer.
+    fn dummy_verify_now(&self, password: &Password) -> Verification {
+        self.spend_on_kinds_in_use(password, None);
+        Verification::Invalid
+    }
+
+    /// One dummy computation of each kind in use but `done` (the kind a verify has just
+    /// checked for real).
+    fn spend_on_kinds_in_use(&self, password: &Password, done: Option<&HashKind>) {
+        for in_use in self.kinds.snapshot() {
+            if Some(&in_use.kind) != done {
+                in_use.dummy.spend(password.as_bytes(), &self.memory);
+                self.record(&in_use.kind);
+            }
+        }
+    }
+
+    /// Notes a computation of `kind`, for the tests.
+    #[cfg(test)]
+    fn record(&self, kind: &HashKind) {
+        self.work
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(kind.clone());
+    }
+
+    /// Notes nothing outside tests.
+    #[cfg(not(test))]
+    fn record(&self, _kind: &HashKind) {}
+}
+
 /// Refuses passwords over the hasher's byte limit before any work (the bound caps the work one
 /// request can cause; it never truncates).
 fn check_length(password: &Password, max_bytes: usize) -> Result<(), PasswordError> {
@@ -784,29 +584,6 @@ fn check_length(password: &Password, max_bytes: usize) -> Result<(), PasswordErr
         return Err(PasswordError::TooLong { max_bytes });
     }
     Ok(())
-}
-
-/// Wakes a parked thread.
-struct ThreadWaker(std::thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Drives a future to completion on this thread, parking between polls. Used only to wait for
-/// a semaphore permit in the `*_blocking` methods (tokio's semaphore needs no runtime).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -844,63 +621,149 @@ mod tests {
     }
 
     #[test]
-    fn async_needs_no_tokio_runtime() {
-        // The work runs on the hasher's own threads: any executor can await it.
-        let hasher = tiny();
-        let hash = block_on(hasher.hash(&Password::from("correct horse battery"))).unwrap();
-        assert!(hash.as_str().starts_with("$argon2id$"));
-    }
-
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn hashing_threads_run_at_a_lower_priority() {
-        let hasher = tiny();
-        block_on(hasher.hash(&Password::from("correct horse battery"))).unwrap();
-        let nice = hasher
-            .inner
-            .workers()
-            .map(|workers| {
-                let (tx, rx) = std::sync::mpsc::channel();
-                workers
-                    .send(Box::new(move || {
-                        let _ = tx.send(rustix::process::getpriority_process(None));
-                    }))
-                    .unwrap();
-                rx.recv().unwrap().unwrap()
-            })
-            .unwrap();
-        assert_eq!(nice, HASHING_THREAD_NICE);
-    }
-
-    #[test]
     fn dummy_is_a_current_argon2id_hash() {
         let hasher = tiny();
-        assert!(!hasher.needs_rehash(&hasher.inner.dummy).unwrap());
+        let current = hasher.hash_blocking(&Password::from("x")).unwrap();
+        let kinds = hasher.inner.kinds.snapshot();
+        assert_eq!(kinds.len(), 1);
+        let current = StoredHash::parse(current.as_str(), None).unwrap().kind();
+        assert_eq!(kinds[0].kind, current);
+        assert!(!kinds[0].dummy.needs_rehash(hasher.params()));
         assert_eq!(
             hasher
                 .dummy_verify_blocking(&Password::from("anything"))
                 .unwrap(),
             Verification::Invalid
         );
+        assert_eq!(*hasher.inner.work.lock().unwrap(), [current]);
+    }
+
+    /// A bcrypt hash of "password", cost 4.
+    const BCRYPT_4: &str = "$2b$04$dH1kP3fZ09wKcXL1OYcoMOHSBX/WUlVTyncMAx9YxRCJpLuIH8uP.";
+
+    /// The computations `f` made, sorted (their order does not change their cost).
+    fn work_of(hasher: &PasswordHasher, f: impl FnOnce(&PasswordHasher)) -> Vec<String> {
+        hasher.inner.work.lock().unwrap().clear();
+        f(hasher);
+        let mut work: Vec<String> = hasher
+            .inner
+            .work
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|kind| format!("{kind:?}"))
+            .collect();
+        work.sort();
+        work
     }
 
     #[test]
-    fn blocking_waits_for_a_permit() {
+    fn unknown_email_costs_what_a_bcrypt_account_costs() {
+        let hasher = tiny();
+        let argon2 = hasher.hash_blocking(&Password::from("right")).unwrap();
+        let wrong = Password::from("wrong password");
+        let verify_bcrypt = |h: &PasswordHasher| {
+            let _ = h.verify_blocking(&wrong, BCRYPT_4).unwrap();
+        };
+        let verify_argon2 = |h: &PasswordHasher| {
+            let _ = h.verify_blocking(&wrong, argon2.as_str()).unwrap();
+        };
+        let unknown = |h: &PasswordHasher| {
+            let _ = h.dummy_verify_blocking(&wrong).unwrap();
+        };
+
+        // Only current hashes met so far: one Argon2id computation each.
+        assert_eq!(work_of(&hasher, unknown), work_of(&hasher, verify_argon2));
+        assert_eq!(work_of(&hasher, unknown).len(), 1);
+
+        // Once a bcrypt account has logged in, every verify pays bcrypt and Argon2id.
+        let first = work_of(&hasher, verify_bcrypt);
+        assert_eq!(first.len(), 2);
+        assert_eq!(hasher.kinds_in_use(), 2);
+        assert_eq!(work_of(&hasher, unknown), first);
+        assert_eq!(work_of(&hasher, verify_argon2), first);
+        assert_eq!(work_of(&hasher, verify_bcrypt), first);
+        // The right password costs the same plus the upgrade (only its owner can see that).
+        let right = work_of(&hasher, |h| {
+            assert!(
+                h.verify_blocking(&Password::from("password"), BCRYPT_4)
+                    .unwrap()
+                    .upgraded()
+                    .is_some()
+            );
+        });
+        assert_eq!(right, first);
+    }
+
+    #[test]
+    fn declared_kinds_are_paid_from_the_start() {
         let hasher = PasswordHasher::builder()
             .params(Argon2Params::danger_weak(64, 1, 1).unwrap())
-            .permits(1)
+            .stored_hash_kind(BCRYPT_4)
             .build()
             .unwrap();
-        let held = hasher.inner.semaphore.try_acquire().unwrap();
-        let h2 = hasher.clone();
-        let worker =
-            std::thread::spawn(move || h2.hash_blocking(&Password::from("correct horse battery")));
-        // The worker cannot have started hashing while the only permit is held here.
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert_eq!(hasher.peak_in_flight(), 0);
-        drop(held);
-        assert!(worker.join().unwrap().is_ok());
-        assert_eq!(hasher.peak_in_flight(), 1);
+        assert_eq!(hasher.kinds_in_use(), 2);
+        let unknown = work_of(&hasher, |h| {
+            let _ = h.dummy_verify_blocking(&Password::from("x")).unwrap();
+        });
+        let bcrypt = work_of(&hasher, |h| {
+            let _ = h.verify_blocking(&Password::from("x"), BCRYPT_4).unwrap();
+        });
+        assert_eq!(unknown, bcrypt);
+        assert!(unknown.iter().any(|kind| kind.contains("Bcrypt")));
+
+        let bad = PasswordHasher::builder()
+            .stored_hash_kind("plaintext")
+            .build();
+        assert!(matches!(bad, Err(PasswordError::InvalidConfig { .. })));
+    }
+
+    #[test]
+    fn a_password_too_long_for_bcrypt_costs_a_bcrypt_computation() {
+        let hasher = tiny();
+        let long = Password::from("x".repeat(100));
+        let _ = hasher.dummy_verify_blocking(&Password::from("x"));
+        let refused = work_of(&hasher, |h| {
+            assert!(matches!(
+                h.verify_blocking(&long, BCRYPT_4),
+                Err(PasswordError::LegacyHashPasswordTooLong)
+            ));
+        });
+        let unknown = work_of(&hasher, |h| {
+            let _ = h.dummy_verify_blocking(&long).unwrap();
+        });
+        assert_eq!(refused, unknown);
+        assert_eq!(refused.len(), 2);
+    }
+
+    #[test]
+    fn timing_of_unknown_email_follows_the_bcrypt_accounts() {
+        // Wall-clock check of what the work log shows: bcrypt cost 8 dwarfs the tiny
+        // Argon2id, so before any bcrypt account an unknown email is fast, after it slow. The
+        // minimum of a few runs keeps other load on the machine out of the comparison.
+        let hasher = tiny();
+        let bcrypt_8 = "$2b$08$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+        let fastest = |f: &dyn Fn()| {
+            (0..3)
+                .map(|_| {
+                    let started = std::time::Instant::now();
+                    f();
+                    started.elapsed()
+                })
+                .min()
+                .unwrap()
+        };
+        let wrong = Password::from("wrong");
+        let unknown = || {
+            let _ = hasher.dummy_verify_blocking(&wrong).unwrap();
+        };
+        let before = fastest(&unknown);
+        let bcrypt = fastest(&|| {
+            let _ = hasher.verify_blocking(&wrong, bcrypt_8).unwrap();
+        });
+        let after = fastest(&unknown);
+        assert!(before * 4 < bcrypt, "before {before:?}, bcrypt {bcrypt:?}");
+        assert!(after * 2 > bcrypt, "after {after:?}, bcrypt {bcrypt:?}");
     }
 
     #[test]
