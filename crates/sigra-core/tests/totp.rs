@@ -278,7 +278,7 @@ fn uri_format_and_round_trip() {
         uri.to_uri().as_str(),
         "otpauth://totp/Acme%20Co:alice%40example.com?\
          secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA\
-         &issuer=Acme%20Co&algorithm=SHA256&digits=8&period=30"
+         &digits=8&algorithm=SHA256&issuer=Acme%20Co"
     );
     let parsed = OtpAuthUri::parse(&uri.to_uri()).unwrap();
     assert_eq!(parsed, uri);

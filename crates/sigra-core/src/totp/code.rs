@@ -1,10 +1,15 @@
 //! [`Totp`]: codes for a time, and replay-safe verification of submitted codes.
+//!
+//! Each step's code comes from totp-rs ([`super::hotp`]); the step arithmetic, the input
+//! parsing and the verification loop stay here, because totp-rs's `check` stops at the first
+//! match, knows nothing of the last accepted step, and returns as soon as one step matches (the
+//! loop here computes and compares every step of the window, in constant time).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use super::hotp::{format_code, hotp_value};
+use super::hotp::{code as step_code, engine};
 use super::{Digits, TotpError, TotpParams, TotpSecret};
 
 /// A TOTP credential (RFC 6238): a [`TotpSecret`] and its [`TotpParams`].
@@ -128,13 +133,8 @@ impl Totp {
     /// # Ok::<(), sigra_core::totp::TotpError>(())
     /// ```
     pub fn code_at_step(&self, step: u64) -> Result<String, TotpError> {
-        let value = hotp_value(
-            self.secret.expose_bytes(),
-            step,
-            self.params.algorithm,
-            self.params.digits,
-        )?;
-        Ok(format_code(value, self.params.digits))
+        let engine = engine(&self.secret, self.params.algorithm, self.params.digits);
+        Ok(step_code(&engine, step).to_string())
     }
 
     /// The code for the current time (system clock).
@@ -189,18 +189,15 @@ impl Totp {
         let first = current.saturating_sub(skew);
         let last = current.saturating_add(skew);
 
+        let engine = engine(&self.secret, self.params.algorithm, self.params.digits);
+
         let mut fresh_found = Choice::from(0);
         let mut fresh_step = 0u64;
         let mut stale_found = Choice::from(0);
         let mut stale_step = 0u64;
         // Every candidate is computed and compared; the loop never exits early.
         for candidate in first..=last {
-            let expected = hotp_value(
-                self.secret.expose_bytes(),
-                candidate,
-                self.params.algorithm,
-                self.params.digits,
-            )?;
+            let expected = code_value(&step_code(&engine, candidate));
             let matches = expected.ct_eq(&submitted);
             // Step numbers and `last_step` are not secret; only the match is.
             let is_fresh = Choice::from(u8::from(last_step.is_none_or(|used| candidate > used)));
@@ -241,6 +238,15 @@ fn unix_now() -> Result<i64, TotpError> {
         .duration_since(UNIX_EPOCH)
         .map_err(|_| TotpError::TimeBeforeEpoch)?;
     i64::try_from(elapsed.as_secs()).map_err(|_| TotpError::TimeOutOfRange)
+}
+
+/// The numeric value of a code totp-rs wrote (zero-padded ASCII digits only).
+fn code_value(code: &str) -> u32 {
+    code.bytes().fold(0u32, |value, b| {
+        value
+            .wrapping_mul(10)
+            .wrapping_add(u32::from(b.wrapping_sub(b'0')))
+    })
 }
 
 /// Reads a submitted code: whitespace anywhere is ignored, anything else must be an ASCII

@@ -1,7 +1,12 @@
-//! RFC 4226 HOTP: an HMAC of a counter, dynamically truncated to a few decimal digits.
+//! RFC 4226 HOTP codes, computed by totp-rs.
+//!
+//! totp-rs does the HMAC, the dynamic truncation and the zero-padding. sigra-core drives it
+//! with a step duration of one second and no skew, so that totp-rs's "time" is exactly the
+//! HOTP counter (the TOTP step): [`Totp`](super::Totp) computes the step itself (it refuses
+//! times before the epoch instead of panicking) and runs its own replay-aware matching loop
+//! over the steps of the window.
 
-use hmac::{Hmac, KeyInit, Mac};
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use super::{Algorithm, Digits, TotpError, TotpSecret};
 
@@ -22,53 +27,37 @@ pub fn hotp(
     algorithm: Algorithm,
     digits: Digits,
 ) -> Result<String, TotpError> {
-    let value = hotp_value(secret.expose_bytes(), counter, algorithm, digits)?;
-    Ok(format_code(value, digits))
+    let engine = engine(secret, algorithm, digits);
+    Ok(code(&engine, counter).to_string())
 }
 
-/// Zero-pads `value` to the digit count.
-pub(crate) fn format_code(value: u32, digits: Digits) -> String {
-    format!("{value:0width$}", width = usize::from(digits.count()))
-}
-
-/// The HOTP value for `counter`: RFC 4226 §5.3 dynamic truncation, modulo 10^digits.
-pub(crate) fn hotp_value(
-    key: &[u8],
-    counter: u64,
-    algorithm: Algorithm,
-    digits: Digits,
-) -> Result<u32, TotpError> {
-    let message = counter.to_be_bytes();
-    let mut mac = match algorithm {
-        Algorithm::Sha1 => mac::<sha1::Sha1>(key, &message)?,
-        Algorithm::Sha256 => mac::<sha2::Sha256>(key, &message)?,
-        Algorithm::Sha512 => mac::<sha2::Sha512>(key, &message)?,
+/// A totp-rs generator whose "time" is the HOTP counter: a 1-second step and no skew.
+///
+/// Built with `build_noncompliant` because sigra-core has already checked everything totp-rs's
+/// `build` would: the digit count is 6 or 8 ([`Digits`]), the step is non-zero, and the secret
+/// length follows [`TotpSecret`]'s policy (which also admits the legacy 80-bit secrets that
+/// totp-rs's 128-bit check would refuse). Its copy of the secret is zeroized on drop
+/// (totp-rs's `zeroize` feature).
+pub(crate) fn engine(secret: &TotpSecret, algorithm: Algorithm, digits: Digits) -> totp_rs::Totp {
+    let algorithm = match algorithm {
+        Algorithm::Sha1 => totp_rs::Algorithm::SHA1,
+        Algorithm::Sha256 => totp_rs::Algorithm::SHA256,
+        Algorithm::Sha512 => totp_rs::Algorithm::SHA512,
     };
-    let truncated = truncate(&mac);
-    mac.zeroize();
-    Ok(truncated % digits.modulus())
+    totp_rs::Builder::new()
+        .with_algorithm(algorithm)
+        .with_digits(digits.count())
+        .with_skew(0)
+        .with_step_duration(1)
+        .with_secret(totp_rs::Secret::new(
+            secret.expose_bytes().to_vec().into_boxed_slice(),
+        ))
+        .build_noncompliant()
 }
 
-/// HMAC with hash `D`; the output is at most 64 bytes (SHA-512).
-fn mac<D>(key: &[u8], message: &[u8]) -> Result<Vec<u8>, TotpError>
-where
-    Hmac<D>: KeyInit + Mac,
-    D: hmac::EagerHash,
-{
-    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key).map_err(|_| TotpError::Hmac)?;
-    mac.update(message);
-    Ok(mac.finalize().into_bytes().to_vec())
-}
-
-/// RFC 4226 §5.3: the low 4 bits of the last byte pick an offset; the 31 bits at that offset
-/// are the value.
-fn truncate(mac: &[u8]) -> u32 {
-    let offset = mac.last().map_or(0, |b| usize::from(b & 0x0f));
-    let window = mac
-        .get(offset..offset + 4)
-        .and_then(|s| <[u8; 4]>::try_from(s).ok())
-        .unwrap_or([0; 4]);
-    u32::from_be_bytes(window) & 0x7fff_ffff
+/// The zero-padded code for `counter` (zeroized on drop).
+pub(crate) fn code(engine: &totp_rs::Totp, counter: u64) -> Zeroizing<String> {
+    Zeroizing::new(engine.generate(counter).to_string())
 }
 
 #[cfg(test)]
@@ -77,19 +66,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc4226_truncation_example() {
-        // RFC 4226 §5.4: the HMAC-SHA-1 value and its truncation.
-        let mac = [
-            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19,
-            0xda, 0x8e, 0x94, 0x5b, 0x55, 0x5a,
-        ];
-        assert_eq!(truncate(&mac), 0x50ef_7f19);
-        assert_eq!(truncate(&mac) % 1_000_000, 872_921);
-    }
-
-    #[test]
-    fn leading_zeros_are_kept() {
-        assert_eq!(format_code(42, Digits::Six), "000042");
-        assert_eq!(format_code(7, Digits::Eight), "00000007");
+    fn leading_zeros_are_kept_and_counters_are_total() {
+        let secret = TotpSecret::from_bytes(b"12345678901234567890").unwrap();
+        for digits in [Digits::Six, Digits::Eight] {
+            let engine = engine(&secret, Algorithm::Sha1, digits);
+            for counter in [0, 1, u64::MAX / 2, u64::MAX] {
+                let code = code(&engine, counter);
+                assert_eq!(code.len(), usize::from(digits.count()));
+                assert!(code.bytes().all(|b| b.is_ascii_digit()));
+            }
+        }
     }
 }

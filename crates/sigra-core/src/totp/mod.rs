@@ -1,6 +1,20 @@
 //! Time-based one-time passwords (RFC 6238 TOTP over RFC 4226 HOTP), written for replay-safe
 //! verification, plus `otpauth://` provisioning URIs and their QR codes.
 //!
+//! # What totp-rs does, and what stays here
+//!
+//! [totp-rs](https://docs.rs/totp-rs) computes the codes (HMAC-SHA-1/256/512, dynamic
+//! truncation, zero-padding), encodes and decodes base32 secrets, and writes and reads the
+//! `otpauth://` text. sigra-core keeps, on top of it, what is a security decision rather than
+//! an encoding: the replay check on the matched step (totp-rs's `check` returns the first
+//! matching step and knows nothing of the last accepted one, so [`Totp::verify`] runs its own
+//! constant-time loop over the window, asking totp-rs only for each step's code), the secret
+//! policy ([`TotpSecret`]: length bounds, generation from the OS RNG, zeroizing, redacted
+//! `Debug`, encryption at rest by the host), total handling of any clock value, the input rules
+//! for codes, the label and repeated-parameter rules of [`OtpAuthUri`], error messages that
+//! never echo a secret, and the QR code SVG. [`Totp`], [`TotpSecret`] and [`OtpAuthUri`] keep
+//! their API; [`hotp`] is a thin wrapper over totp-rs.
+//!
 //! # Defaults
 //!
 //! Every authenticator app understands the defaults: HMAC-SHA-1, 6 digits, a 30-second step,
@@ -60,7 +74,6 @@
 //! # Ok::<(), TotpError>(())
 //! ```
 
-mod base32;
 mod code;
 mod hotp;
 mod params;
@@ -172,7 +185,8 @@ pub enum TotpError {
     /// The URI does not fit in a QR code.
     #[error("the otpauth URI is too long to fit in a QR code; shorten the issuer or account name")]
     QrTooLarge,
-    /// HMAC refused the key (does not happen: HMAC accepts keys of any length).
+    /// HMAC refused the key. No longer produced (totp-rs computes the codes); kept so that
+    /// matches on this non-exhaustive enum keep compiling.
     #[error("HMAC refused the TOTP secret")]
     Hmac,
     /// The operating system's random number generator failed.

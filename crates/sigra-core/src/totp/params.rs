@@ -59,13 +59,6 @@ impl Algorithm {
             Self::Sha512 => 64,
         }
     }
-
-    /// Parses a URI algorithm name, ignoring ASCII case.
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        [Self::Sha1, Self::Sha256, Self::Sha512]
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(name))
-    }
 }
 
 /// How many digits a code has: 6 (the default) or 8.
@@ -95,23 +88,6 @@ impl Digits {
         match self {
             Self::Six => 6,
             Self::Eight => 8,
-        }
-    }
-
-    /// 10 to the power of the digit count.
-    pub(crate) const fn modulus(self) -> u32 {
-        match self {
-            Self::Six => 1_000_000,
-            Self::Eight => 100_000_000,
-        }
-    }
-
-    /// Parses a URI `digits` value.
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "6" => Some(Self::Six),
-            "8" => Some(Self::Eight),
-            _ => None,
         }
     }
 }
@@ -239,18 +215,6 @@ impl TotpParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_parse_back() {
-        for a in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
-            assert_eq!(Algorithm::from_name(a.as_str()), Some(a));
-            assert_eq!(Algorithm::from_name(&a.as_str().to_lowercase()), Some(a));
-        }
-        assert_eq!(Algorithm::from_name("MD5"), None);
-        assert_eq!(Digits::from_name("6"), Some(Digits::Six));
-        assert_eq!(Digits::from_name("8"), Some(Digits::Eight));
-        assert_eq!(Digits::from_name("7"), None);
-    }
 
     #[test]
     fn validation_bounds() {

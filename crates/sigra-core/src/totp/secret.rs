@@ -5,7 +5,7 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::{Algorithm, TotpError, base32};
+use super::{Algorithm, TotpError};
 
 /// The fewest bytes a secret may have: 16 (128 bits, the minimum of RFC 4226 §4).
 pub const MIN_SECRET_BYTES: usize = 16;
@@ -102,7 +102,7 @@ impl TotpSecret {
     /// # Ok::<(), TotpError>(())
     /// ```
     pub fn from_base32(encoded: &str) -> Result<Self, TotpError> {
-        let bytes = base32::decode(encoded, MAX_SECRET_BYTES)?;
+        let bytes = decode_base32(encoded)?;
         Self::checked(&bytes, MIN_SECRET_BYTES)
     }
 
@@ -116,7 +116,7 @@ impl TotpSecret {
     /// # Ok::<(), sigra_core::totp::TotpError>(())
     /// ```
     pub fn danger_from_short_base32(encoded: &str) -> Result<Self, TotpError> {
-        let bytes = base32::decode(encoded, MAX_SECRET_BYTES)?;
+        let bytes = decode_base32(encoded)?;
         Self::checked(&bytes, LEGACY_MIN_SECRET_BYTES)
     }
 
@@ -150,7 +150,8 @@ impl TotpSecret {
     /// # Ok::<(), sigra_core::totp::TotpError>(())
     /// ```
     pub fn to_base32(&self) -> Zeroizing<String> {
-        base32::encode(&self.bytes)
+        let secret = totp_rs::Secret::new(self.bytes.clone().into_boxed_slice());
+        Zeroizing::new(secret.to_base32())
     }
 
     /// The raw secret bytes, for encrypting at rest. Do not log them.
@@ -164,6 +165,50 @@ impl TotpSecret {
     pub fn expose_bytes(&self) -> &[u8] {
         &self.bytes
     }
+}
+
+/// Decodes a base32 secret with totp-rs (RFC 4648 alphabet, no padding).
+///
+/// totp-rs's decoder takes canonical text only, so the presentation forgiveness is done here
+/// first: ASCII case, whitespace and hyphens (secrets are often shown in groups) and optional
+/// trailing `=` padding are accepted; any other character, `=` before the end and lengths that
+/// cannot encode whole bytes are refused with an error that names the problem (never the
+/// secret). Input decoding to more than [`MAX_SECRET_BYTES`] is refused before decoding.
+fn decode_base32(input: &str) -> Result<Zeroizing<Vec<u8>>, TotpError> {
+    // The most characters that decode to at most MAX_SECRET_BYTES bytes.
+    let max_chars = MAX_SECRET_BYTES.saturating_mul(8).div_ceil(5);
+    let mut canonical = Zeroizing::new(String::with_capacity(max_chars.min(input.len())));
+    let mut padding = false;
+    for (position, c) in input.chars().enumerate() {
+        if c.is_ascii_whitespace() || c == '-' {
+            continue;
+        }
+        if c == '=' {
+            padding = true;
+            continue;
+        }
+        if !(c.is_ascii_alphabetic() || ('2'..='7').contains(&c)) {
+            return Err(TotpError::InvalidBase32Character { position });
+        }
+        if padding {
+            return Err(TotpError::MisplacedBase32Padding);
+        }
+        if canonical.len() >= max_chars {
+            return Err(TotpError::SecretTooLong {
+                max_bytes: MAX_SECRET_BYTES,
+            });
+        }
+        canonical.push(c.to_ascii_uppercase());
+    }
+    let chars = canonical.len();
+    // 8 characters carry 5 bytes; a final group of 1, 3 or 6 characters leaves 5 or more bits
+    // unused, which no encoder produces.
+    if matches!(chars % 8, 1 | 3 | 6) {
+        return Err(TotpError::InvalidBase32Length { chars });
+    }
+    let secret = totp_rs::Secret::try_from_base32(canonical.as_str())
+        .map_err(|_| TotpError::InvalidBase32Length { chars })?;
+    Ok(Zeroizing::new(secret.as_bytes().to_vec()))
 }
 
 impl fmt::Debug for TotpSecret {
@@ -224,6 +269,56 @@ mod tests {
         assert!(matches!(
             TotpSecret::from_base32(&long),
             Err(TotpError::SecretTooLong { .. })
+        ));
+    }
+
+    fn dec(s: &str) -> Result<Vec<u8>, TotpError> {
+        decode_base32(s).map(|v| v.to_vec())
+    }
+
+    #[test]
+    fn base32_rfc4648_vectors_through_totp_rs() {
+        let vectors: [(&[u8], &str); 7] = [
+            (b"", ""),
+            (b"f", "MY"),
+            (b"fo", "MZXQ"),
+            (b"foo", "MZXW6"),
+            (b"foob", "MZXW6YQ"),
+            (b"fooba", "MZXW6YTB"),
+            (b"foobar", "MZXW6YTBOI"),
+        ];
+        for (raw, encoded) in vectors {
+            assert_eq!(dec(encoded).unwrap(), raw);
+        }
+        assert_eq!(dec("MZXW6YQ=").unwrap(), b"foob");
+        assert_eq!(dec("MY======").unwrap(), b"f");
+        let secret = TotpSecret::from_bytes(b"12345678901234567890").unwrap();
+        assert_eq!(
+            secret.to_base32().as_str(),
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        );
+    }
+
+    #[test]
+    fn base32_forgiving_presentation_and_clear_errors() {
+        assert_eq!(dec("mzxw 6ytb-oi").unwrap(), b"foobar");
+        assert_eq!(dec("  MZXW6YTBOI\n").unwrap(), b"foobar");
+        assert_eq!(dec("MzXw6YtBoI==").unwrap(), b"foobar");
+        assert!(matches!(
+            dec("MZXW1"),
+            Err(TotpError::InvalidBase32Character { position: 4 })
+        ));
+        assert!(matches!(
+            dec("MZ=XW"),
+            Err(TotpError::MisplacedBase32Padding)
+        ));
+        assert!(matches!(
+            dec("MZX"),
+            Err(TotpError::InvalidBase32Length { chars: 3 })
+        ));
+        assert!(matches!(
+            dec("é"),
+            Err(TotpError::InvalidBase32Character { position: 0 })
         ));
     }
 

@@ -1,10 +1,14 @@
-//! `otpauth://totp/...` provisioning URIs (Google's "Key Uri Format"): writing and parsing.
+//! `otpauth://totp/...` provisioning URIs (Google's "Key Uri Format").
 //!
-//! The rules are documented on [`OtpAuthUri`] (this module is private).
+//! totp-rs writes and reads the URI text (`Totp::to_url`, `Totp::from_url_unchecked`: label
+//! splitting, percent-encoding and decoding, query parameters, base32 secret). What stays here,
+//! on top of it: the length bound on input, the label rules (non-empty, no colon, no control
+//! character, bounded length), refusing repeated parameters, sigra-core's own secret policy
+//! ([`TotpSecret`]) and parameter bounds ([`TotpParams::validate`]), errors that never echo the
+//! secret, and the QR code. The rules are documented on [`OtpAuthUri`] (this module is private).
 
 use std::fmt;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use zeroize::Zeroizing;
 
 use super::{Algorithm, Digits, Totp, TotpError, TotpParams, TotpSecret, qr};
@@ -15,13 +19,6 @@ pub const MAX_URI_BYTES: usize = 4096;
 /// The longest issuer, and the longest account name, in bytes (before percent-encoding).
 pub const MAX_LABEL_PART_BYTES: usize = 256;
 
-/// Bytes percent-encoded in the label and the issuer: all but RFC 3986's unreserved ones.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// An `otpauth://totp/` provisioning URI: a [`Totp`] credential with the issuer and account
 /// name an authenticator app shows beside its codes.
 ///
@@ -29,30 +26,32 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// and `Debug` redacts the secret. Show it to the user once at enrolment (usually as
 /// [`to_svg`](Self::to_svg)), never log it.
 ///
-/// # Format written
+/// # Format written (by totp-rs)
 ///
-/// `otpauth://totp/ISSUER:ACCOUNT?secret=BASE32&issuer=ISSUER&algorithm=SHA1&digits=6&period=30`
+/// `otpauth://totp/ISSUER:ACCOUNT?secret=BASE32[&digits=8][&algorithm=SHA256]&issuer=ISSUER[&period=60]`
 ///
 /// Issuer and account are percent-encoded (every byte except `A-Z a-z 0-9 - . _ ~`; a space is
-/// `%20`); the secret is unpadded upper-case base32; every parameter is written, even the
-/// defaults, so no app has to guess.
+/// `%20`); the secret is unpadded upper-case base32; `digits`, `algorithm` and `period` are
+/// written only when they differ from the defaults (6, SHA1, 30), which every app assumes.
 ///
 /// # Colons
 ///
 /// The Key Uri Format forbids a colon in the issuer and in the account name, because the label
 /// separates them with a colon (written literally or as `%3A`), and apps disagree on how to read
 /// an encoded one. So [`OtpAuthUri::new`] refuses a colon in either, and the parser splits the
-/// decoded label at its first colon and refuses a second one. Control characters are refused
-/// too; each part is at most [`MAX_LABEL_PART_BYTES`] bytes.
+/// label at its first colon and refuses a second one. Control characters are refused too; each
+/// part is at most [`MAX_LABEL_PART_BYTES`] bytes.
 ///
 /// # Parsing
 ///
 /// [`OtpAuthUri::parse`] is total: any input gives a value or a [`TotpError`], never a panic. It
-/// accepts any ASCII case in the scheme, type, parameter names and algorithm, spaces after the
-/// label's colon, `+` for a space in query values, omitted `algorithm`/`digits`/`period` (the
-/// defaults), and ignores unknown parameters (such as `image`). It refuses HOTP URIs, a
-/// repeated known parameter, malformed `%` escapes, invalid UTF-8, an issuer in the label that
-/// differs from the `issuer` parameter, and inputs longer than [`MAX_URI_BYTES`].
+/// accepts any ASCII case in the scheme and algorithm (the type is `totp`, in lower case),
+/// spaces after the label's colon, `+` for a space in query values, omitted `algorithm`/`digits`/`period` (the defaults), and ignores
+/// unknown parameters (such as `image`). Parameter names are lower case, as the format
+/// specifies, and the secret is upper-case base32 without padding (totp-rs's decoder; use
+/// [`TotpSecret::from_base32`] for secrets typed by hand); a `%` not followed by two hex digits is kept as a literal `%`. It refuses HOTP URIs, a repeated known parameter, invalid UTF-8 in the label, an
+/// issuer in the label that differs from the `issuer` parameter, secrets shorter than 128 bits,
+/// digits other than 6 or 8, and inputs longer than [`MAX_URI_BYTES`].
 ///
 /// ```
 /// use sigra_core::totp::{OtpAuthUri, Totp, TotpParams, TotpSecret};
@@ -61,7 +60,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// assert_eq!(
 ///     uri.to_uri().as_str(),
 ///     "otpauth://totp/Acme%20Co:alice%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
-///      &issuer=Acme%20Co&algorithm=SHA1&digits=6&period=30"
+///      &issuer=Acme%20Co"
 /// );
 /// let parsed = OtpAuthUri::parse(&uri.to_uri())?;
 /// assert_eq!(parsed, uri);
@@ -72,6 +71,8 @@ pub struct OtpAuthUri {
     totp: Totp,
     issuer: Option<String>,
     account: String,
+    /// The URI text, written by totp-rs once the parts are checked.
+    uri: Zeroizing<String>,
 }
 
 impl OtpAuthUri {
@@ -91,11 +92,7 @@ impl OtpAuthUri {
     pub fn new(totp: Totp, issuer: &str, account: &str) -> Result<Self, TotpError> {
         check_part(issuer, "the issuer is empty")?;
         check_part(account, "the account name is empty")?;
-        Ok(Self {
-            totp,
-            issuer: Some(issuer.to_owned()),
-            account: account.to_owned(),
-        })
+        Self::assemble(totp, Some(issuer.to_owned()), account.to_owned())
     }
 
     /// The issuer, if the URI names one (always, for URIs made by [`new`](Self::new)).
@@ -150,7 +147,7 @@ impl OtpAuthUri {
     }
 
     /// The URI text (it contains the secret; zeroized on drop). See
-    /// [the format written](Self#format-written).
+    /// [the format written](Self#format-written-by-totp-rs).
     ///
     /// ```
     /// use sigra_core::totp::{OtpAuthUri, Totp, TotpParams};
@@ -159,42 +156,38 @@ impl OtpAuthUri {
     /// # Ok::<(), sigra_core::totp::TotpError>(())
     /// ```
     pub fn to_uri(&self) -> Zeroizing<String> {
-        let params = self.totp.params();
-        let secret = self.totp.secret().to_base32();
-        let issuer = self
-            .issuer
-            .as_deref()
-            .map(|issuer| utf8_percent_encode(issuer, COMPONENT).to_string());
-        let account = utf8_percent_encode(&self.account, COMPONENT).to_string();
-        let tail = format!(
-            "&algorithm={}&digits={}&period={}",
-            params.algorithm.as_str(),
-            params.digits.count(),
-            params.period
+        self.uri.clone()
+    }
+
+    /// Writes the URI with totp-rs, once the label parts have been checked.
+    fn assemble(totp: Totp, issuer: Option<String>, account: String) -> Result<Self, TotpError> {
+        let params = totp.params();
+        let algorithm = match params.algorithm {
+            Algorithm::Sha1 => totp_rs::Algorithm::SHA1,
+            Algorithm::Sha256 => totp_rs::Algorithm::SHA256,
+            Algorithm::Sha512 => totp_rs::Algorithm::SHA512,
+        };
+        let writer = totp_rs::Builder::new()
+            .with_algorithm(algorithm)
+            .with_digits(params.digits.count())
+            .with_step_duration(u64::from(params.period))
+            .with_secret(totp_rs::Secret::new(
+                totp.secret().expose_bytes().to_vec().into_boxed_slice(),
+            ))
+            .with_issuer(issuer.as_deref())
+            .with_account_name(account.as_str())
+            .build_noncompliant();
+        let uri = Zeroizing::new(
+            writer
+                .to_url()
+                .map_err(|_| TotpError::InvalidLabel("the account name cannot go into a URI"))?,
         );
-        // Built by pushing pieces into one zeroizing buffer, sized up front so it never
-        // reallocates (which would leave an unzeroized copy of the secret behind).
-        // "otpauth://totp/" ':' "?secret=" "&issuer=": 15 + 1 + 8 + 8 bytes.
-        let capacity = 32
-            + 2 * issuer.as_ref().map_or(0, String::len)
-            + account.len()
-            + secret.len()
-            + tail.len();
-        let mut out = Zeroizing::new(String::with_capacity(capacity));
-        out.push_str("otpauth://totp/");
-        if let Some(issuer) = &issuer {
-            out.push_str(issuer);
-            out.push(':');
-        }
-        out.push_str(&account);
-        out.push_str("?secret=");
-        out.push_str(&secret);
-        if let Some(issuer) = &issuer {
-            out.push_str("&issuer=");
-            out.push_str(issuer);
-        }
-        out.push_str(&tail);
-        out
+        Ok(Self {
+            totp,
+            issuer,
+            account,
+            uri,
+        })
     }
 
     /// The URI as a QR code (error correction level M, what authenticator apps scan reliably)
@@ -243,83 +236,40 @@ impl OtpAuthUri {
             return Err(TotpError::InvalidUri("longer than 4096 bytes"));
         }
         let input = input.trim();
-        let (scheme, rest) = input
-            .split_once("://")
-            .ok_or(TotpError::InvalidUri("expected otpauth://totp/..."))?;
-        if !scheme.eq_ignore_ascii_case("otpauth") {
-            return Err(TotpError::InvalidUri("the scheme is not otpauth"));
-        }
-        let (kind, rest) = rest.split_once('/').ok_or(TotpError::InvalidUri(
-            "expected otpauth://totp/LABEL?secret=...",
-        ))?;
-        if kind.eq_ignore_ascii_case("hotp") {
-            return Err(TotpError::InvalidUri(
-                "counter-based (hotp) URIs are not supported; only totp",
-            ));
-        }
-        if !kind.eq_ignore_ascii_case("totp") {
-            return Err(TotpError::InvalidUri("the OTP type is not totp"));
-        }
-        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-        let (raw_label, query) = rest.split_once('?').unwrap_or((rest, ""));
+        refuse_repeated_parameters(input)?;
+        let parsed = totp_rs::Totp::from_url_unchecked(input).map_err(uri_error)?;
 
-        let label = decode(raw_label, false)?;
-        let (label_issuer, account) = match label.split_once(':') {
-            Some((issuer, account)) => (Some(issuer), account.trim_start_matches(' ')),
-            None => (None, label.as_str()),
-        };
+        let account = parsed.account_name().trim_start_matches(' ');
+        let label_issuer = parsed.issuer();
         if let Some(issuer) = label_issuer {
-            check_part(issuer, "the issuer before the label's ':' is empty")?;
+            check_part(issuer, "the issuer is empty")?;
         }
         check_part(account, "the account name is empty")?;
 
-        let query = Query::parse(query)?;
-        let secret_text = query
-            .secret
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or(TotpError::InvalidUri("the secret parameter is missing"))?;
-        let secret = TotpSecret::from_base32(secret_text)?;
-
-        let mut params = TotpParams::default();
-        if let Some(name) = query.algorithm.as_deref().filter(|s| !s.is_empty()) {
-            params.algorithm = Algorithm::from_name(name).ok_or(TotpError::InvalidUri(
-                "unsupported algorithm: expected SHA1, SHA256 or SHA512",
-            ))?;
-        }
-        if let Some(name) = query.digits.as_deref().filter(|s| !s.is_empty()) {
-            params.digits = Digits::from_name(name)
-                .ok_or(TotpError::InvalidUri("unsupported digits: expected 6 or 8"))?;
-        }
-        if let Some(text) = query.period.as_deref().filter(|s| !s.is_empty()) {
-            if !text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(TotpError::InvalidUri("the period is not a whole number"));
-            }
-            params.period = text.parse().unwrap_or(u32::MAX);
-        }
-
-        let issuer = match (
-            label_issuer,
-            query.issuer.as_deref().filter(|s| !s.is_empty()),
-        ) {
-            (Some(from_label), Some(from_param)) if from_label != from_param => {
+        let secret = TotpSecret::from_bytes(parsed.secret().as_bytes())?;
+        let algorithm = match parsed.algorithm() {
+            totp_rs::Algorithm::SHA1 => Algorithm::Sha1,
+            totp_rs::Algorithm::SHA256 => Algorithm::Sha256,
+            totp_rs::Algorithm::SHA512 => Algorithm::Sha512,
+            _ => {
                 return Err(TotpError::InvalidUri(
-                    "the issuer in the label differs from the issuer parameter",
+                    "unsupported algorithm: expected SHA1, SHA256 or SHA512",
                 ));
             }
-            (_, Some(from_param)) => {
-                check_part(from_param, "the issuer is empty")?;
-                Some(from_param.to_owned())
-            }
-            (Some(from_label), None) => Some(from_label.to_owned()),
-            (None, None) => None,
         };
-
-        Ok(Self {
-            totp: Totp::new(secret, params)?,
-            issuer,
-            account: account.to_owned(),
-        })
+        let digits = match parsed.digits() {
+            6 => Digits::Six,
+            8 => Digits::Eight,
+            _ => return Err(TotpError::InvalidUri("unsupported digits: expected 6 or 8")),
+        };
+        let period = u32::try_from(parsed.step()).unwrap_or(u32::MAX);
+        let params = TotpParams::default()
+            .with_algorithm(algorithm)
+            .with_digits(digits)
+            .with_period(period);
+        let issuer = label_issuer.map(str::to_owned);
+        let account = account.to_owned();
+        Self::assemble(Totp::new(secret, params)?, issuer, account)
     }
 }
 
@@ -333,75 +283,56 @@ impl fmt::Debug for OtpAuthUri {
     }
 }
 
-/// The known query parameters, each at most once (decoded).
-#[derive(Default)]
-struct Query {
-    secret: Option<Zeroizing<String>>,
-    issuer: Option<String>,
-    algorithm: Option<String>,
-    digits: Option<String>,
-    period: Option<String>,
-}
-
-impl Query {
-    fn parse(query: &str) -> Result<Self, TotpError> {
-        let mut out = Self::default();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = key.to_ascii_lowercase();
-            let slot = match key.as_str() {
-                "secret" => {
-                    if out.secret.is_some() {
-                        return Err(TotpError::InvalidUri("the secret parameter is repeated"));
-                    }
-                    out.secret = Some(Zeroizing::new(decode(value, true)?));
-                    continue;
-                }
-                "issuer" => &mut out.issuer,
-                "algorithm" => &mut out.algorithm,
-                "digits" => &mut out.digits,
-                "period" => &mut out.period,
-                _ => continue,
-            };
-            if slot.is_some() {
-                return Err(TotpError::InvalidUri(match key.as_str() {
-                    "issuer" => "the issuer parameter is repeated",
-                    "algorithm" => "the algorithm parameter is repeated",
-                    "digits" => "the digits parameter is repeated",
-                    _ => "the period parameter is repeated",
-                }));
-            }
-            *slot = Some(decode(value, true)?);
-        }
-        Ok(out)
-    }
-}
-
-/// Percent-decodes `raw` to UTF-8, refusing malformed escapes; in query values (`plus_is_space`)
-/// `+` means a space, as in HTML forms.
-fn decode(raw: &str, plus_is_space: bool) -> Result<String, TotpError> {
-    let bytes = raw.as_bytes();
-    for (i, _) in raw.match_indices('%') {
-        let well_formed = bytes
-            .get(i + 1..i + 3)
-            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit));
-        if !well_formed {
-            return Err(TotpError::InvalidUri(
-                "a '%' is not followed by two hexadecimal digits",
-            ));
-        }
-    }
-    let spaced;
-    let raw = if plus_is_space && raw.contains('+') {
-        spaced = raw.replace('+', " ");
-        spaced.as_str()
-    } else {
-        raw
+/// Refuses a URI that repeats a known parameter: totp-rs keeps the last value, other readers
+/// the first, so a repeated `secret` or `issuer` could mean different credentials to different
+/// apps. Only the raw names are looked at (the values are decoded by totp-rs).
+fn refuse_repeated_parameters(input: &str) -> Result<(), TotpError> {
+    let before_fragment = input.split_once('#').map_or(input, |(before, _)| before);
+    let Some((_, query)) = before_fragment.split_once('?') else {
+        return Ok(());
     };
-    percent_decode_str(raw)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| TotpError::InvalidUri("a percent-encoded part is not valid UTF-8"))
+    for name in ["secret", "issuer", "algorithm", "digits", "period"] {
+        let count = query
+            .split('&')
+            .filter(|pair| pair.split_once('=').map_or(*pair, |(key, _)| key) == name)
+            .count();
+        if count > 1 {
+            return Err(TotpError::InvalidUri(match name {
+                "secret" => "the secret parameter is repeated",
+                "issuer" => "the issuer parameter is repeated",
+                "algorithm" => "the algorithm parameter is repeated",
+                "digits" => "the digits parameter is repeated",
+                _ => "the period parameter is repeated",
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Turns totp-rs's parse errors into [`TotpError::InvalidUri`] with a fixed message (totp-rs's
+/// own errors may quote the input, which contains the secret).
+fn uri_error(error: totp_rs::TotpError) -> TotpError {
+    use totp_rs::TotpError as E;
+    TotpError::InvalidUri(match error {
+        E::InvalidHost { host } if host.eq_ignore_ascii_case("hotp") => {
+            "counter-based (hotp) URIs are not supported; only totp"
+        }
+        E::InvalidHost { .. } | E::UrlParse(_) => "expected otpauth://totp/LABEL?secret=...",
+        E::InvalidScheme { .. } => "the scheme is not otpauth",
+        E::SecretNotSet => "the secret parameter is missing",
+        E::InvalidSecret => "the secret is not valid unpadded base32",
+        E::InvalidAlgorithm { .. } => "unsupported algorithm: expected SHA1, SHA256 or SHA512",
+        E::DigitsParse { .. } => "unsupported digits: expected 6 or 8",
+        E::StepParse { .. } => "the period is not a whole number",
+        E::AccountNameDecode { .. } | E::IssuerDecode { .. } => {
+            "a percent-encoded part of the label is not valid UTF-8"
+        }
+        E::IssuerMismatch { .. } => "the issuer in the label differs from the issuer parameter",
+        E::InvalidIssuer { .. } | E::InvalidAccountName { .. } => {
+            "the issuer and the account name may not contain ':' (it separates them)"
+        }
+        _ => "malformed otpauth URI",
+    })
 }
 
 /// Checks an issuer or account name: non-empty, bounded, no colon, no control character.
@@ -454,8 +385,8 @@ mod tests {
     #[test]
     fn accepts_variants() {
         let uri = parse(&format!(
-            "OTPAUTH://TOTP/Acme%3A%20alice?SECRET={}&Algorithm=sha512&period=60&foo=bar#x",
-            SECRET.to_lowercase()
+            "OTPAUTH://totp/Acme%3A%20alice?secret={}&algorithm=sha512&period=60&foo=bar#x",
+            SECRET
         ))
         .unwrap();
         assert_eq!(uri.issuer(), Some("Acme"));
@@ -512,10 +443,6 @@ mod tests {
             (format!("otpauth://totp/A:a:b?secret={SECRET}"), "':'"),
             (format!("otpauth://totp/?secret={SECRET}"), "empty"),
             (format!("otpauth://totp/:a?secret={SECRET}"), "empty"),
-            (
-                format!("otpauth://totp/a%zz?secret={SECRET}"),
-                "hexadecimal",
-            ),
             (format!("otpauth://totp/a%ff?secret={SECRET}"), "UTF-8"),
             (format!("otpauth://totp/a%0A?secret={SECRET}"), "control"),
             ("otpauth://totp/a?secret=GEZDGNBV".into(), "bits"),
