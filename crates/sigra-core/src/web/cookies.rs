@@ -77,6 +77,7 @@ pub(crate) struct CookieNames {
     pub(crate) csrf: String,
     pub(crate) flash: String,
     pub(crate) device: String,
+    pub(crate) registration: String,
     pub(crate) secure: bool,
 }
 
@@ -92,6 +93,7 @@ impl CookieNames {
             csrf: format!("{prefix}sigra_csrf"),
             flash: format!("{prefix}sigra_flash"),
             device: format!("{prefix}sigra_device"),
+            registration: format!("{prefix}{}", super::REGISTRATION_COOKIE),
             secure: config.secure,
         }
     }

@@ -17,14 +17,11 @@ use super::cookies::{CookieNames, CookieSource, SetCookie, find_cookie};
 /// The cookie's name without the `__Host-` prefix.
 pub const REGISTRATION_COOKIE: &str = "sigra_registration";
 
+/// The cookie's name (`__Host-` prefixed exactly like the session cookie) and whether it is
+/// `Secure`, from the same [`CookieNames`] the layer uses.
 fn name<S: Store>(sigra: &Sigra<S>) -> (String, bool) {
     let names = CookieNames::new(sigra.config().cookie());
-    let prefix = if names.csrf.starts_with("__Host-") {
-        "__Host-"
-    } else {
-        ""
-    };
-    (format!("{prefix}{REGISTRATION_COOKIE}"), names.secure)
+    (names.registration, names.secure)
 }
 
 /// The `Set-Cookie` that keeps `proof` in the registering browser.
