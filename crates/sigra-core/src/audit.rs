@@ -18,6 +18,12 @@
 //! | `security.lockout` | too many failed passwords locked the account for unknown clients, or one known device (metadata `scope`: `unknown_clients` or `device`) |
 //! | `session.create` / `session.delete` / `session.revoke` / `session.revoke_all` / `session.sudo_enter` | sessions |
 //! | `session.evict` | a new session took the user past `session.max_per_user`: the least recently active ones ended (metadata: `count`, `max_per_user`) |
+//! | `mfa.enroll` | TOTP enrolment confirmed with a first code (MFA is on; backup codes issued) |
+//! | `mfa.verify` | the second factor of a login (metadata `method`: `totp`, `backup_code` or `trusted_browser`; failure: wrong code, replayed step, or locked) |
+//! | `mfa.disable` | MFA turned off (TOTP secret and backup codes deleted) |
+//! | `mfa.lockout` | too many wrong codes locked MFA (metadata `attempts`) |
+//! | `mfa.backup_codes.regenerate` | a new set of backup codes replaced the old one |
+//! | `mfa.trust.forget` | every "trust this browser" cookie was revoked |
 
 use std::net::IpAddr;
 
@@ -72,6 +78,18 @@ pub enum AuditAction {
     /// `session.evict` (a new session ended the user's least recently active ones, beyond
     /// `session.max_per_user`)
     SessionEvict,
+    /// `mfa.enroll`
+    MfaEnroll,
+    /// `mfa.verify` (the second factor of a login)
+    MfaVerify,
+    /// `mfa.disable`
+    MfaDisable,
+    /// `mfa.lockout`
+    MfaLockout,
+    /// `mfa.backup_codes.regenerate`
+    MfaBackupCodesRegenerate,
+    /// `mfa.trust.forget` (every trusted browser forgotten)
+    MfaTrustForget,
 }
 
 impl AuditAction {
@@ -101,6 +119,12 @@ impl AuditAction {
             Self::SessionRevokeAll => "session.revoke_all",
             Self::SudoEnter => "session.sudo_enter",
             Self::SessionEvict => "session.evict",
+            Self::MfaEnroll => "mfa.enroll",
+            Self::MfaVerify => "mfa.verify",
+            Self::MfaDisable => "mfa.disable",
+            Self::MfaLockout => "mfa.lockout",
+            Self::MfaBackupCodesRegenerate => "mfa.backup_codes.regenerate",
+            Self::MfaTrustForget => "mfa.trust.forget",
         }
     }
 }
@@ -117,6 +141,9 @@ pub struct RequestMeta {
     /// for the account keeps a password login or sudo out of the lock that unknown clients'
     /// failures put on the account. `Debug` is redacted.
     pub device: Option<DeviceCookie>,
+    /// The "trust this browser" cookie the client sent (unverified; the web layer reads it).
+    /// A valid one for the account lets a login skip the second factor. `Debug` is redacted.
+    pub mfa_trust: Option<crate::auth::MfaTrustCookie>,
 }
 
 impl RequestMeta {
@@ -132,6 +159,7 @@ impl RequestMeta {
             ip,
             user_agent: user_agent.map(|ua| crate::session::clamp_user_agent(&ua)),
             device: None,
+            mfa_trust: None,
         }
     }
 
@@ -145,6 +173,18 @@ impl RequestMeta {
     /// ```
     pub fn with_device(mut self, device: Option<DeviceCookie>) -> Self {
         self.device = device;
+        self
+    }
+
+    /// The same metadata with the "trust this browser" cookie the client sent.
+    ///
+    /// ```
+    /// use sigra_core::{audit::RequestMeta, auth::MfaTrustCookie};
+    /// let meta = RequestMeta::default().with_mfa_trust(Some(MfaTrustCookie::new("e1.x.y")));
+    /// assert!(meta.mfa_trust.is_some());
+    /// ```
+    pub fn with_mfa_trust(mut self, cookie: Option<crate::auth::MfaTrustCookie>) -> Self {
+        self.mfa_trust = cookie;
         self
     }
 

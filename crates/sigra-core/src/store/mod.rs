@@ -16,7 +16,7 @@
 //!
 //! The operations are split by table, one trait each: [`UserStore`], [`SessionStore`],
 //! [`EmailTokenStore`], [`AuditStore`], [`RateLimitStore`], [`JobStore`] (the outbox and
-//! background jobs). A transaction implements them all.
+//! background jobs), [`MfaStore`] (TOTP credentials and backup codes). A transaction implements them all.
 //!
 //! # Promises every implementation keeps
 //!
@@ -45,6 +45,7 @@ mod audit;
 mod email_tokens;
 mod id;
 mod jobs;
+mod mfa;
 mod rate_limits;
 mod sessions;
 mod users;
@@ -55,6 +56,7 @@ pub use audit::{AuditEvent, AuditOutcome, AuditStore};
 pub use email_tokens::{EmailTokenContext, EmailTokenRecord, EmailTokenStore, NewEmailToken};
 pub use id::{Id, IdError};
 pub use jobs::{JobFilter, JobRecord, JobStatus, JobStore, NewJob};
+pub use mfa::{MfaCredentialRecord, MfaStore};
 pub use rate_limits::RateLimitStore;
 pub use sessions::{IpHistory, NewSession, SessionKind, SessionRecord, SessionStore};
 pub use users::{NewUser, UserRecord, UserStore};
@@ -135,7 +137,14 @@ pub trait Store: Clone + Send + Sync + 'static {
 /// One database transaction, implementing every table's operations. Dropping it without
 /// [`commit`](Transaction::commit) rolls back.
 pub trait Transaction:
-    UserStore + SessionStore + EmailTokenStore + AuditStore + RateLimitStore + JobStore + Send
+    UserStore
+    + SessionStore
+    + EmailTokenStore
+    + AuditStore
+    + RateLimitStore
+    + JobStore
+    + MfaStore
+    + Send
 {
     /// Commits every write made in this transaction, atomically.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -20,6 +20,8 @@ use crate::store::{
 };
 use crate::token::TokenDigest;
 
+mod mfa;
+
 #[derive(Clone, Default)]
 struct Tables {
     users: Vec<UserRecord>,
@@ -28,6 +30,8 @@ struct Tables {
     audit: Vec<AuditEvent>,
     rate_limits: BTreeMap<(String, OffsetDateTime), u32>,
     jobs: Vec<JobRecord>,
+    mfa: Vec<crate::store::MfaCredentialRecord>,
+    backup_codes: Vec<mfa::BackupCodeRow>,
     next_int: i64,
 }
 
