@@ -10,6 +10,12 @@
 //!   server's audit log must show the same story.
 //! - `forms_a11y.mjs`: every auth page (logged out, logged in, in sudo, with form errors) has
 //!   `<html lang>`, a `<h1>`, a label for every field.
+//! - `two_factor.mjs`: turn on two-factor authentication with a code the spec computes from
+//!   the secret on the page (as an authenticator app would), then log in with the app's code,
+//!   with backup codes, on a trusted browser, and again after "Forget all trusted browsers";
+//!   axe-core checks the login page, the MFA page and every state of the two-factor settings
+//!   (a serious or critical violation fails). The app runs with a raised rate limit
+//!   (`SIGRA_RATE_LIMIT_AUTH_MAX`): the flow posts more than 10 logins and codes a minute.
 //!
 //! Skips (prints `skipped: ...`) without Chromium, Node.js or `tests/e2e/node_modules`; fails
 //! instead under `SIGRA_REQUIRE_PEERS=1`, as every browser test (see `sigra_tests::browser`).
@@ -46,9 +52,14 @@ struct HostApp {
 }
 
 impl HostApp {
-    /// Starts the app for the spec `name` (tries a few ports: one may be taken between
-    /// picking and binding it).
+    /// Starts the app for the spec `name` with its shipped settings.
     fn start(name: &str) -> Self {
+        Self::start_with(name, &[])
+    }
+
+    /// Starts the app for the spec `name` with `settings` (`SIGRA_*` variables) on top of its
+    /// shipped defaults (tries a few ports: one may be taken between picking and binding it).
+    fn start_with(name: &str, settings: &[(&str, &str)]) -> Self {
         let binary = host_binary();
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -85,6 +96,7 @@ impl HostApp {
                 .env("APP_URL", &url)
                 .env("RUST_LOG", "info")
                 .env("NO_COLOR", "1")
+                .envs(settings.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(out.try_clone().unwrap())
                 .stderr(out)
@@ -132,6 +144,23 @@ impl HostApp {
             })
             .collect()
     }
+
+    /// The server's audit lines for `action` with `outcome` (`"success"`, `"failure"`).
+    fn audit_lines(&self, action: &str, outcome: &str) -> Vec<String> {
+        let marker = format!("action=\"{action}\" outcome=\"{outcome}\"");
+        self.log_text()
+            .lines()
+            .filter(|line| line.contains("sigra::audit") && line.contains(&marker))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// The string `key` of an audit line's metadata (`metadata={"method":"totp"}`).
+fn metadata_string(line: &str, key: &str) -> Option<String> {
+    let metadata = line.split_once("metadata=")?.1;
+    let value: serde_json::Value = serde_json::from_str(metadata.trim()).ok()?;
+    Some(value.get(key)?.as_str()?.to_owned())
 }
 
 impl Drop for HostApp {
@@ -337,6 +366,174 @@ fn every_auth_page_labels_its_fields_and_has_a_heading_and_language() {
         );
     }
     assert_eq!(result["problems"], serde_json::json!([]), "{result}");
+}
+
+#[test]
+fn two_factor_authentication_in_a_real_browser() {
+    if browser().is_none() {
+        return;
+    }
+    // The flow makes 14 anonymous auth POSTs in well under a minute (5 password logins, 6
+    // codes on the MFA page, sudo...); the shipped limit is 10 a minute per IP.
+    let app = HostApp::start_with("two_factor", &[("SIGRA_RATE_LIMIT_AUTH_MAX", "60")]);
+    let started = Instant::now();
+    let result = run_spec_json("two_factor.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    let elapsed = started.elapsed();
+
+    for step in result["steps"].as_array().unwrap() {
+        eprintln!(
+            "e2e two-factor: {:>6} ms  {}",
+            step["ms"].as_u64().unwrap_or_default(),
+            step["name"].as_str().unwrap_or_default()
+        );
+    }
+    eprintln!("e2e two-factor: spec ran {elapsed:.1?} in all");
+    let steps: Vec<&str> = result["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "register",
+            "confirm with the mailed code",
+            "settings -> two-factor settings ask for the password first",
+            "set up: the page shows a QR code and the secret",
+            "a wrong code is refused and the page keeps the secret",
+            "turn it on with the app's code: 8 backup codes",
+            "the dev mailbox has the \"two-factor authentication is on\" mail",
+            "log out",
+            "log in with the password: the MFA page",
+            "a wrong code is refused on the MFA page",
+            "the app's code for the next time step logs in",
+            "log out",
+            "log in with a backup code",
+            "log out",
+            "log in with another backup code and \"Trust this browser\"",
+            "log out",
+            "log in again: straight in, no MFA page",
+            "two-factor settings: \"Forget all trusted browsers\"",
+            "log out",
+            "log in: the MFA page again",
+            "a used backup code is refused; an unused one logs in",
+        ],
+        "{result}"
+    );
+    let kinds: Vec<&str> = result["mails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["confirm", "mfa_enabled"]);
+
+    // axe-core checked every page the brief names (the spec fails on a serious or critical
+    // violation; lesser ones are listed here for whoever polishes the templates).
+    let axe_pages = result["axe"]["pages"].as_array().unwrap();
+    let checked: Vec<&str> = axe_pages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "login page",
+        "MFA page",
+        "MFA page (wrong code)",
+        "two-factor settings (off)",
+        "two-factor settings (enrolling, QR code)",
+        "two-factor settings (enrolling, wrong code)",
+        "two-factor settings (on, backup codes shown)",
+        "two-factor settings (on)",
+    ] {
+        assert!(
+            checked.contains(&expected),
+            "axe did not check {expected}: {checked:?}"
+        );
+    }
+    for page in axe_pages {
+        for violation in page["violations"].as_array().unwrap() {
+            eprintln!(
+                "e2e two-factor: axe {} on {}: [{}] {} ({})",
+                result["axe"]["version"].as_str().unwrap_or_default(),
+                page["name"].as_str().unwrap_or_default(),
+                violation["impact"].as_str().unwrap_or_default(),
+                violation["id"].as_str().unwrap_or_default(),
+                violation["targets"]
+            );
+        }
+    }
+
+    // The server recorded what the browser did, in this order.
+    let actions = app.audit_actions();
+    let story = [
+        "auth.register",
+        "auth.confirm",
+        "session.sudo_enter",
+        "mfa.enroll",
+        "session.delete", // log out
+        "auth.login",
+        "mfa.verify", // the wrong code
+        "mfa.verify", // the app's code
+        "session.delete",
+        "auth.login",
+        "mfa.verify", // a backup code
+        "session.delete",
+        "auth.login",
+        "mfa.verify", // another backup code, trusting the browser
+        "session.delete",
+        "auth.login",
+        "mfa.verify", // the trusted browser
+        "mfa.trust.forget",
+        "session.delete",
+        "auth.login",
+        "mfa.verify", // the used backup code
+        "mfa.verify", // an unused one
+    ];
+    assert!(
+        in_order(&actions, &story),
+        "the audit log does not tell the story {story:?}:\n{actions:?}"
+    );
+    let methods: Vec<String> = app
+        .audit_lines("mfa.verify", "success")
+        .iter()
+        .map(|line| metadata_string(line, "method").unwrap_or_else(|| line.clone()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "totp",
+            "backup_code",
+            "backup_code",
+            "trusted_browser",
+            "backup_code"
+        ],
+        "how each login's second factor was met"
+    );
+    let refusals: Vec<String> = app
+        .audit_lines("mfa.verify", "failure")
+        .iter()
+        .map(|line| metadata_string(line, "reason").unwrap_or_else(|| line.clone()))
+        .collect();
+    assert_eq!(refusals, ["invalid_code", "invalid_code"]);
+    assert_eq!(app.audit_lines("mfa.enroll", "success").len(), 1);
+    assert_eq!(app.audit_lines("mfa.trust.forget", "success").len(), 1);
+    // Nothing went wrong on the server's side.
+    let log = app.log_text();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(
+        errors.is_empty(),
+        "the server logged errors:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn audit_metadata_is_read_from_a_log_line() {
+    let line = r#"2026-12-03T16:29:40Z  INFO sigra::audit: audit action="mfa.verify" outcome="success" ip="127.0.0.1" metadata={"method":"totp"}"#;
+    assert_eq!(metadata_string(line, "method").as_deref(), Some("totp"));
+    assert_eq!(metadata_string(line, "reason"), None);
+    assert_eq!(metadata_string("no metadata here", "method"), None);
 }
 
 #[test]

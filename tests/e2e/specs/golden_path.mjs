@@ -30,6 +30,7 @@ import {
   urlFor,
   visit,
 } from '../lib/host_app.mjs';
+import { stepper } from '../lib/steps.mjs';
 
 const baseUrl = requireEnv('BASE_URL');
 const email = process.env.EMAIL || `golden-${Date.now()}@example.com`;
@@ -40,17 +41,7 @@ const resetPassword = 'granite lantern osprey waltz';
 const phoneUserAgent =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
-const steps = [];
-async function step(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-  } catch (err) {
-    err.message = `step "${name}": ${err.message}`;
-    throw err;
-  }
-  steps.push({ name, ms: Date.now() - started });
-}
+const { step, steps } = stepper();
 
 /** Fills the password login form on /users/log_in and posts it. */
 async function logIn(page, password) {
