@@ -16,13 +16,15 @@
 //!
 //! The operations are split by table, one trait each: [`UserStore`], [`SessionStore`],
 //! [`EmailTokenStore`], [`AuditStore`], [`RateLimitStore`], [`JobStore`] (the outbox and
-//! background jobs). A transaction implements them all.
+//! background jobs), [`PasskeyStore`] and [`WebauthnChallengeStore`]. A transaction implements
+//! them all.
 //!
 //! # Promises every implementation keeps
 //!
 //! - **Atomic compare-and-set where it says so.** [`EmailTokenStore::take_email_token`] is a
 //!   single `DELETE … RETURNING`: of two concurrent callers holding the same token, exactly
-//!   one gets it. [`UserStore::increment_failed_logins`] and [`RateLimitStore::hit`] are single
+//!   one gets it; so is [`WebauthnChallengeStore::take_webauthn_challenge`].
+//!   [`UserStore::increment_failed_logins`] and [`RateLimitStore::hit`] are single
 //!   `UPDATE … RETURNING` / upsert statements: concurrent increments are never lost.
 //! - **Uniqueness.** User emails are unique case-insensitively among users that are not
 //!   deleted; session token digests are unique; `(context, digest)` of email tokens is unique.
@@ -45,9 +47,11 @@ mod audit;
 mod email_tokens;
 mod id;
 mod jobs;
+mod passkeys;
 mod rate_limits;
 mod sessions;
 mod users;
+mod webauthn_challenges;
 
 use std::future::Future;
 
@@ -55,9 +59,11 @@ pub use audit::{AuditEvent, AuditOutcome, AuditStore};
 pub use email_tokens::{EmailTokenContext, EmailTokenRecord, EmailTokenStore, NewEmailToken};
 pub use id::{Id, IdError};
 pub use jobs::{JobFilter, JobRecord, JobStatus, JobStore, NewJob};
+pub use passkeys::{NewPasskey, PasskeyRecord, PasskeyStore};
 pub use rate_limits::RateLimitStore;
 pub use sessions::{IpHistory, NewSession, SessionKind, SessionRecord, SessionStore};
 pub use users::{NewUser, UserRecord, UserStore};
+pub use webauthn_challenges::{WebauthnChallengeRecord, WebauthnChallengeStore, WebauthnPurpose};
 
 /// What a store reports when an operation fails.
 ///
@@ -135,7 +141,15 @@ pub trait Store: Clone + Send + Sync + 'static {
 /// One database transaction, implementing every table's operations. Dropping it without
 /// [`commit`](Transaction::commit) rolls back.
 pub trait Transaction:
-    UserStore + SessionStore + EmailTokenStore + AuditStore + RateLimitStore + JobStore + Send
+    UserStore
+    + SessionStore
+    + EmailTokenStore
+    + AuditStore
+    + RateLimitStore
+    + JobStore
+    + PasskeyStore
+    + WebauthnChallengeStore
+    + Send
 {
     /// Commits every write made in this transaction, atomically.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
