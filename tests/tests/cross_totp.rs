@@ -1,7 +1,8 @@
 //! sigra-core's TOTP against pyotp (an independent implementation), in both directions:
 //! pyotp's codes for our secrets equal ours; pyotp's random secrets and codes verify here; our
 //! codes verify in pyotp and tampered ones are refused by both; pyotp parses our `otpauth://`
-//! URIs and we parse pyotp's.
+//! URIs and we parse pyotp's; and the MFA enrolment flow end to end: pyotp reads the
+//! `otpauth://` URI the enrolment page shows (its QR code), and its code turns MFA on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{Value, json};
@@ -313,4 +314,72 @@ fn we_parse_pyotp_provisioning_uris() {
             assert_eq!(parsed.totp().code_at(*time).unwrap(), code);
         }
     }
+}
+
+/// What an authenticator app does with the enrolment page: pyotp parses the page's
+/// `otpauth://` URI (what its QR code encodes), checks it holds the secret the page shows as
+/// text, and its code for now finishes the enrolment; a later login accepts pyotp's code for
+/// the next step.
+#[tokio::test]
+async fn pyotp_enrols_from_the_enrolment_page_and_its_codes_log_in() {
+    use sigra_core::audit::RequestMeta;
+    use sigra_core::auth::{LoginAttempt, Sigra};
+    use sigra_core::keys::SecretKeyBase;
+    use sigra_core::password::{Argon2Params, PasswordHasher};
+    use sigra_core::testing::MemoryStore;
+
+    let hasher = PasswordHasher::builder()
+        .params(Argon2Params::danger_weak(64, 1, 1).unwrap())
+        .build()
+        .unwrap();
+    let sigra = Sigra::builder(
+        MemoryStore::new(),
+        SecretKeyBase::new(vec![9u8; 64]).unwrap(),
+    )
+    .password_hasher(hasher)
+    .build()
+    .unwrap();
+    let meta = RequestMeta::default();
+    let email = "pyotp@example.com";
+    let password = sigra_core::password::Password::from("correct horse battery staple".to_owned());
+    sigra.register(email, &password, &meta).await.unwrap();
+    let log_in = || async {
+        match sigra.log_in(email, &password, false, &meta).await.unwrap() {
+            LoginAttempt::Success(l) => l,
+            other => panic!("{other:?}"),
+        }
+    };
+    let auth = sigra
+        .authenticate(&log_in().await.token.cookie_value())
+        .await
+        .unwrap()
+        .unwrap();
+    let enrollment = sigra.start_totp_enrollment(&auth, &meta).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let cases = [json!({ "uri": enrollment.uri(), "times": [now, now + 30] })];
+    let Some(out) = sigra_tests::run_peer(PEER, &json!({ "op": "parse", "cases": cases })) else {
+        return;
+    };
+    let parsed = &out["parsed"][0];
+    assert_eq!(parsed["secret"].as_str().unwrap(), enrollment.secret());
+    assert_eq!(parsed["issuer"].as_str().unwrap(), "Sigra");
+    assert_eq!(parsed["name"].as_str().unwrap(), email);
+    let codes = strings(&parsed["codes"]);
+    sigra
+        .finish_totp_enrollment(&auth, &codes[0], &meta)
+        .await
+        .unwrap();
+    let pending = log_in().await;
+    assert!(pending.mfa_required());
+    let logged_in = sigra
+        .verify_mfa(
+            &pending.token.cookie_value(),
+            &codes[1],
+            false,
+            false,
+            &meta,
+        )
+        .await
+        .unwrap();
+    assert!(!logged_in.mfa_required());
 }

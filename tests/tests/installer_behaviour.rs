@@ -454,6 +454,7 @@ fn no_html_swaps_the_pages_for_the_json_api() {
                     "tests/expiry.rs",
                     "tests/flows.rs",
                     "tests/support/browser.rs",
+                    "tests/two_factor.rs",
                 ]
                 .contains(&path.as_str())),
         "{only_html:?}"
@@ -463,6 +464,7 @@ fn no_html_swaps_the_pages_for_the_json_api() {
         only_json,
         [
             "src/web/api/login.rs",
+            "src/web/api/mfa.rs",
             "src/web/api/mod.rs",
             "src/web/api/registration.rs",
             "src/web/api/reset_password.rs",

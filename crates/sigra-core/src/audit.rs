@@ -21,6 +21,12 @@
 //! | `passkey.register` | a passkey was registered (failure: the ceremony did not verify, or the credential was taken) |
 //! | `passkey.verify` | a passkey assertion: metadata `purpose` (`login`, `verification`); failure: it did not verify, or its counter went backwards (`reason`) |
 //! | `passkey.rename` / `passkey.delete` | the user renamed or deleted a passkey; `passkey.delete` with `reason: sign_count_regression` when the revoke policy removed it |
+//! | `mfa.enroll` | TOTP enrolment confirmed with a first code (MFA is on; backup codes issued) |
+//! | `mfa.verify` | the second factor of a login (metadata `method`: `totp`, `backup_code` or `trusted_browser`; failure: wrong code, replayed step, or locked) |
+//! | `mfa.disable` | MFA turned off (TOTP secret and backup codes deleted) |
+//! | `mfa.lockout` | too many wrong codes locked MFA (metadata `attempts`) |
+//! | `mfa.backup_codes.regenerate` | a new set of backup codes replaced the old one |
+//! | `mfa.trust.forget` | every "trust this browser" cookie was revoked |
 
 use std::net::IpAddr;
 
@@ -83,6 +89,18 @@ pub enum AuditAction {
     PasskeyRename,
     /// `passkey.delete`
     PasskeyDelete,
+    /// `mfa.enroll`
+    MfaEnroll,
+    /// `mfa.verify` (the second factor of a login)
+    MfaVerify,
+    /// `mfa.disable`
+    MfaDisable,
+    /// `mfa.lockout`
+    MfaLockout,
+    /// `mfa.backup_codes.regenerate`
+    MfaBackupCodesRegenerate,
+    /// `mfa.trust.forget` (every trusted browser forgotten)
+    MfaTrustForget,
 }
 
 impl AuditAction {
@@ -116,6 +134,12 @@ impl AuditAction {
             Self::PasskeyVerify => "passkey.verify",
             Self::PasskeyRename => "passkey.rename",
             Self::PasskeyDelete => "passkey.delete",
+            Self::MfaEnroll => "mfa.enroll",
+            Self::MfaVerify => "mfa.verify",
+            Self::MfaDisable => "mfa.disable",
+            Self::MfaLockout => "mfa.lockout",
+            Self::MfaBackupCodesRegenerate => "mfa.backup_codes.regenerate",
+            Self::MfaTrustForget => "mfa.trust.forget",
         }
     }
 }
@@ -132,6 +156,9 @@ pub struct RequestMeta {
     /// for the account keeps a password login or sudo out of the lock that unknown clients'
     /// failures put on the account. `Debug` is redacted.
     pub device: Option<DeviceCookie>,
+    /// The "trust this browser" cookie the client sent (unverified; the web layer reads it).
+    /// A valid one for the account lets a login skip the second factor. `Debug` is redacted.
+    pub mfa_trust: Option<crate::auth::MfaTrustCookie>,
 }
 
 impl RequestMeta {
@@ -147,6 +174,7 @@ impl RequestMeta {
             ip,
             user_agent: user_agent.map(|ua| crate::session::clamp_user_agent(&ua)),
             device: None,
+            mfa_trust: None,
         }
     }
 
@@ -160,6 +188,18 @@ impl RequestMeta {
     /// ```
     pub fn with_device(mut self, device: Option<DeviceCookie>) -> Self {
         self.device = device;
+        self
+    }
+
+    /// The same metadata with the "trust this browser" cookie the client sent.
+    ///
+    /// ```
+    /// use sigra_core::{audit::RequestMeta, auth::MfaTrustCookie};
+    /// let meta = RequestMeta::default().with_mfa_trust(Some(MfaTrustCookie::new("e1.x.y")));
+    /// assert!(meta.mfa_trust.is_some());
+    /// ```
+    pub fn with_mfa_trust(mut self, cookie: Option<crate::auth::MfaTrustCookie>) -> Self {
+        self.mfa_trust = cookie;
         self
     }
 

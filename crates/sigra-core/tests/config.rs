@@ -120,11 +120,45 @@ fn account_and_audit_defaults() {
     assert_eq!(c.audit().metadata_max_bytes, 8 * 1024);
 }
 
+#[test]
+fn mfa_defaults_and_rules() {
+    let c = SigraConfig::default();
+    assert_eq!(c.mfa().issuer, "Sigra");
+    assert_eq!(c.mfa().lockout_threshold, 5);
+    assert_eq!(c.mfa().lockout_duration.as_secs(), 15 * 60);
+    assert_eq!(c.mfa().trust_ttl.as_secs(), 30 * 86_400);
+    assert_eq!(c.mfa().backup_codes_warn_below, 3);
+    for bad in ["", "a:b", &"x".repeat(65)] {
+        let err = SigraConfig::builder()
+            .mfa(|m| m.issuer = bad.to_owned())
+            .build()
+            .unwrap_err();
+        assert_eq!(err.violations()[0].setting, "mfa.issuer");
+    }
+    assert!(
+        SigraConfig::builder()
+            .mfa(|m| m.lockout_threshold = 0)
+            .build()
+            .is_err()
+    );
+    assert!(
+        SigraConfig::builder()
+            .mfa(|m| m.backup_codes_warn_below = 9)
+            .build()
+            .is_err()
+    );
+    assert!(
+        SigraConfig::builder()
+            .mfa(|m| m.trust_ttl = std::time::Duration::from_secs(401 * 86_400))
+            .build()
+            .is_err()
+    );
+}
+
 /// Settings exist only for what is built: a feature brings its group when it lands.
 #[test]
 fn no_settings_for_features_not_built_yet() {
     for gone in [
-        "SIGRA_MFA_",
         "SIGRA_API_TOKEN_",
         "SIGRA_JWT_",
         "SIGRA_APP_SESSION_",
@@ -626,7 +660,7 @@ fn only_the_documented_variables_are_read_and_no_danger_comes_from_the_environme
     assert_eq!(asked, SigraConfig::env_var_names());
     assert!(asked.iter().all(|n| !n.contains("DANGER")));
     assert!(c.dangers().is_empty());
-    assert_eq!(asked.len(), 58);
+    assert_eq!(asked.len(), 63);
 }
 
 #[test]

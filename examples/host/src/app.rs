@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use sigra_core::config::{ConfigError, SigraConfig};
+use sigra_core::encryption::{EncryptionError, Keyring};
 use sigra_core::jobs::{JobError, JobOutcome, JobSettings, MAIL_QUEUE, MAINTENANCE_QUEUE, Worker};
 use sigra_core::keys::SecretKeyBase;
 use sigra_core::mail::{Address, MailError, MailerSettings};
@@ -70,6 +71,9 @@ pub enum StartupError {
     /// Mail delivery could not be set up (for example `SMTP_URL` is invalid).
     #[error("mail: {0}")]
     Mail(#[from] MailError),
+    /// `SIGRA_ENCRYPTION_KEYS` is invalid.
+    #[error("SIGRA_ENCRYPTION_KEYS: {0}")]
+    Encryption(#[from] EncryptionError),
     /// Sigra could not be built from the settings.
     #[error("accounts: {0}")]
     Auth(#[from] sigra_core::auth::AuthError),
@@ -167,8 +171,12 @@ pub async fn connect(url: &str) -> Result<Db, StartupError> {
 /// Builds the shared state on `db`, a database with the migrations applied (see [`connect`]).
 pub fn build_state(db: Db, settings: Settings) -> Result<AppState, StartupError> {
     let dev_mode = settings.config.dev_mode();
+    // Secrets at rest (TOTP secrets) are encrypted with SIGRA_ENCRYPTION_KEYS, or a key derived
+    // from the secret key base while it is unset.
+    let keyring = Keyring::from_env(&settings.secret_key_base)?;
     let mut builder = Accounts::builder(AccountsStore::new(db.clone()), settings.secret_key_base)
-        .config(settings.config);
+        .config(settings.config)
+        .encryption_keyring(keyring);
     if let Some(hasher) = settings.password_hasher {
         builder = builder.password_hasher(hasher);
     }

@@ -18,7 +18,9 @@ pub(crate) const FIXED_TABLES: &[&str] = &[
     "audit_events",
     "jobs",
     "rate_limits",
+    "user_backup_codes",
     "user_email_tokens",
+    "user_mfa_credentials",
     "user_sessions",
 ];
 
@@ -28,6 +30,7 @@ const STORE_MODULES: &[&str] = &[
     "db",
     "email_tokens",
     "jobs",
+    "mfa",
     "mod",
     "rate_limits",
     "sessions",

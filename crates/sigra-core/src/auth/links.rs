@@ -170,19 +170,13 @@ impl<S: Store> Sigra<S> {
             metadata,
         );
         tx.insert_audit_event(&event).await?;
-        self.check_new_ip(&mut tx, &user, meta).await?;
         let (session, token) = self
-            .create_session(&mut tx, &user, SessionKind::Standard, meta, true)
+            .open_login_session(&mut tx, &user, SessionKind::Standard, meta)
             .await?;
         tx.commit().await?;
         self.forget_user(&user.id);
         self.notices_committed();
-        Ok(LoggedIn {
-            user,
-            session,
-            token,
-            device_cookie: None,
-        })
+        Ok(LoggedIn::plain(user, session, token))
     }
 
     /// Mails a password-reset link (valid 1 hour by default; the notice goes to the outbox).

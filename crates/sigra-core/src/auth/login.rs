@@ -155,20 +155,14 @@ impl<S: Store> Sigra<S> {
             serde_json::json!({ "remember_me": remember_me }),
         );
         tx.insert_audit_event(&event).await?;
-        self.check_new_ip(&mut tx, &user, meta).await?;
-        let (session, token) = self
-            .create_session(&mut tx, &user, kind, meta, true)
-            .await?;
+        let (session, token) = self.open_login_session(&mut tx, &user, kind, meta).await?;
         tx.commit().await?;
         self.forget_user(&user.id);
         self.notices_committed();
         let device_cookie = self.issue_device_cookie(&user.id);
-        Ok(LoginAttempt::Success(LoggedIn {
-            user,
-            session,
-            token,
-            device_cookie,
-        }))
+        let mut logged_in = LoggedIn::plain(user, session, token);
+        logged_in.device_cookie = device_cookie;
+        Ok(LoginAttempt::Success(logged_in))
     }
 
     pub(super) fn lock_active(&self, user: &UserRecord) -> bool {

@@ -33,6 +33,7 @@ mod device;
 mod email;
 mod links;
 mod login;
+mod mfa;
 mod notice;
 mod passkeys;
 mod prune;
@@ -59,6 +60,7 @@ use crate::token::{EnvelopeKey, Token, TokenError};
 pub use device::{DeviceCookie, LockoutScope};
 pub use email::normalize_email;
 pub use login::LoginAttempt;
+pub use mfa::{BackupCodes, MfaStatus, MfaTrustCookie, PendingMfa, TotpEnrollment};
 pub use notice::NoticeError;
 pub use prune::Pruned;
 pub use register::{ConfirmEvidence, RegistrationProof};
@@ -117,6 +119,15 @@ pub enum AuthError {
         "too many wrong passwords: you have been logged out and the account is locked for a while"
     )]
     LockedOut,
+    /// Two-factor authentication is already on (turn it off before enrolling again).
+    #[error("two-factor authentication is already on")]
+    MfaAlreadyEnabled,
+    /// Two-factor authentication is off, so there is nothing to change.
+    #[error("two-factor authentication is not on")]
+    MfaNotEnabled,
+    /// No TOTP enrolment is waiting for its first code (start again).
+    #[error("start setting up two-factor authentication again")]
+    MfaNotPending,
     /// The database failed. Shown as a generic "try again" page; details are logged.
     #[error("something went wrong; try again")]
     Store(#[from] StoreError),
@@ -246,6 +257,26 @@ pub enum AuthMail {
         /// The new address.
         new_email: String,
     },
+    /// Two-factor authentication was turned on.
+    MfaEnabled {
+        /// Recipient.
+        to: String,
+    },
+    /// Two-factor authentication was turned off.
+    MfaDisabled {
+        /// Recipient.
+        to: String,
+    },
+    /// Too many wrong codes locked the second factor for a while.
+    MfaLockout {
+        /// Recipient.
+        to: String,
+    },
+    /// A new set of backup codes replaced the old one.
+    BackupCodesRegenerated {
+        /// Recipient.
+        to: String,
+    },
 }
 
 impl AuthMail {
@@ -265,7 +296,11 @@ impl AuthMail {
             | Self::PasswordChanged { to }
             | Self::LockoutNotice { to, .. }
             | Self::SuspiciousLogin { to, .. }
-            | Self::EmailChanged { to, .. } => to,
+            | Self::EmailChanged { to, .. }
+            | Self::MfaEnabled { to }
+            | Self::MfaDisabled { to }
+            | Self::MfaLockout { to }
+            | Self::BackupCodesRegenerated { to } => to,
         }
     }
 
@@ -287,6 +322,10 @@ impl AuthMail {
             Self::LockoutNotice { .. } => "lockout_notice",
             Self::SuspiciousLogin { .. } => "suspicious_login",
             Self::EmailChanged { .. } => "email_changed",
+            Self::MfaEnabled { .. } => "mfa_enabled",
+            Self::MfaDisabled { .. } => "mfa_disabled",
+            Self::MfaLockout { .. } => "mfa_lockout",
+            Self::BackupCodesRegenerated { .. } => "backup_codes_regenerated",
         }
     }
 
@@ -306,7 +345,11 @@ impl AuthMail {
             | Self::PasswordChanged { .. }
             | Self::LockoutNotice { .. }
             | Self::SuspiciousLogin { .. }
-            | Self::EmailChanged { .. } => None,
+            | Self::EmailChanged { .. }
+            | Self::MfaEnabled { .. }
+            | Self::MfaDisabled { .. }
+            | Self::MfaLockout { .. }
+            | Self::BackupCodesRegenerated { .. } => None,
         }
     }
 }
@@ -368,6 +411,11 @@ pub struct LoggedIn {
     /// The device cookie a password login issued (renewed on each one), for
     /// [`device_cookie`](crate::web::device_cookie) to set; `None` for other ways in.
     pub device_cookie: Option<DeviceCookie>,
+    /// The "trust this browser" cookie the MFA step issued when asked to, for
+    /// [`mfa_trust_cookie`](crate::web::mfa_trust_cookie) to set.
+    pub mfa_trust_cookie: Option<MfaTrustCookie>,
+    /// After a login with a backup code: how many unused codes remain.
+    pub backup_codes_left: Option<u32>,
 }
 
 impl LoggedIn {
@@ -382,6 +430,29 @@ impl LoggedIn {
     pub fn needs_password(&self) -> bool {
         self.user.hashed_password.is_none()
     }
+
+    /// Whether the login still needs its second factor: the session is `mfa_pending` (it
+    /// authenticates nothing). Set its cookie and send the user to the MFA page, which
+    /// finishes with [`Sigra::verify_mfa`].
+    ///
+    /// ```ignore
+    /// if logged_in.mfa_required() { return redirect("/users/mfa") }
+    /// ```
+    pub fn mfa_required(&self) -> bool {
+        self.session.kind == SessionKind::MfaPending
+    }
+
+    /// A login result without the optional cookies.
+    pub(crate) fn plain(user: UserRecord, session: SessionRecord, token: SessionToken) -> Self {
+        Self {
+            user,
+            session,
+            token,
+            device_cookie: None,
+            mfa_trust_cookie: None,
+            backup_codes_left: None,
+        }
+    }
 }
 
 /// Builds a [`Sigra`].
@@ -391,6 +462,8 @@ pub struct SigraBuilder<S> {
     config: SigraConfig,
     clock: fn() -> OffsetDateTime,
     hasher: Option<PasswordHasher>,
+    /// Encrypts secrets at rest (TOTP secrets); derived from the secret key base unless set.
+    keyring: Option<crate::encryption::Keyring>,
     /// Whether the app feeds [`SessionEvents`] (see [`SigraBuilder::with_session_events`]).
     session_events: bool,
 }
@@ -425,6 +498,20 @@ impl<S: Store> SigraBuilder<S> {
     /// ```
     pub fn password_hasher(mut self, hasher: PasswordHasher) -> Self {
         self.hasher = Some(hasher);
+        self
+    }
+
+    /// Encrypts secrets at rest (TOTP secrets) with this keyring, usually
+    /// [`Keyring::from_env`](crate::encryption::Keyring::from_env) (`SIGRA_ENCRYPTION_KEYS`,
+    /// with key rotation: values under an older key are re-encrypted when next used). Default:
+    /// one key derived from the secret key base.
+    ///
+    /// ```ignore
+    /// let keyring = Keyring::from_env(&secret)?;
+    /// let sigra = Sigra::builder(store, secret).encryption_keyring(keyring).build()?;
+    /// ```
+    pub fn encryption_keyring(mut self, keyring: crate::encryption::Keyring) -> Self {
+        self.keyring = Some(keyring);
         self
     }
 
@@ -491,6 +578,13 @@ impl<S: Store> SigraBuilder<S> {
             change_email: EnvelopeKey::derive(&self.secret, "change_email").map_err(internal)?,
             registration: EnvelopeKey::derive(&self.secret, "registration").map_err(internal)?,
             notices: notice::notice_keyring(&self.secret)?,
+            at_rest: match self.keyring {
+                Some(ring) => ring,
+                None => crate::encryption::Keyring::derived(&self.secret).map_err(internal)?,
+            },
+            backup_codes: crate::backup_code::BackupCodeKey::derive(&self.secret)
+                .map_err(internal)?,
+            mfa_trust: EnvelopeKey::derive(&self.secret, "mfa_trust").map_err(internal)?,
             base: self.secret,
         };
         let ttl = self.config.session().cache_ttl;
@@ -528,6 +622,12 @@ struct Keys {
     registration: EnvelopeKey,
     /// Encrypts notice payloads in the outbox.
     notices: crate::encryption::Keyring,
+    /// Encrypts secrets at rest (TOTP secrets).
+    at_rest: crate::encryption::Keyring,
+    /// Keys the digests of backup codes.
+    backup_codes: crate::backup_code::BackupCodeKey,
+    /// Signs "trust this browser" cookies.
+    mfa_trust: EnvelopeKey,
     base: SecretKeyBase,
 }
 
@@ -582,6 +682,7 @@ impl<S: Store> Sigra<S> {
             config: SigraConfig::default(),
             clock: OffsetDateTime::now_utc,
             hasher: None,
+            keyring: None,
             session_events: false,
         }
     }
@@ -726,6 +827,27 @@ impl<S: Store> Sigra<S> {
             user_agent: meta.user_agent.clone(),
         };
         self.enqueue_notice(tx, &notice).await
+    }
+
+    /// Opens the session of a login that proved its first factor (a password, a link): an
+    /// `mfa_pending` session when the second factor is due (MFA on, no trusted-browser
+    /// cookie; see [`LoggedIn::mfa_required`]), otherwise a session of `kind` in sudo mode,
+    /// after the new-IP check. The pending session's own completion
+    /// ([`Sigra::verify_mfa`]) runs the new-IP check then.
+    async fn open_login_session(
+        &self,
+        tx: &mut S::Tx,
+        user: &UserRecord,
+        kind: SessionKind,
+        meta: &RequestMeta,
+    ) -> Result<(SessionRecord, SessionToken), AuthError> {
+        if self.second_factor_due(tx, user, meta).await? {
+            return self
+                .create_session(tx, user, SessionKind::MfaPending, meta, false)
+                .await;
+        }
+        self.check_new_ip(tx, user, meta).await?;
+        self.create_session(tx, user, kind, meta, true).await
     }
 
     /// Inserts a new session in `tx` and writes its audit row. Sessions are only created

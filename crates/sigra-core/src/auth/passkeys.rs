@@ -501,6 +501,8 @@ impl<S: Store> Sigra<S> {
             }),
         );
         tx.insert_audit_event(&event).await?;
+        // A passkey with user verification is already two factors (the device and its PIN or
+        // biometric): no TOTP step after it, as with GitHub's and Google's passkeys.
         self.check_new_ip(&mut tx, &user, meta).await?;
         let (session, token) = self
             .create_session(&mut tx, &user, kind, meta, true)
@@ -508,12 +510,7 @@ impl<S: Store> Sigra<S> {
         tx.commit().await?;
         self.forget_user(&user_id);
         self.notices_committed();
-        Ok(LoggedIn {
-            user,
-            session,
-            token,
-            device_cookie: None,
-        })
+        Ok(LoggedIn::plain(user, session, token))
     }
 
     /// Starts a proof that `user_id` holds one of their passkeys: the building block for a

@@ -646,23 +646,17 @@ impl<S: Store> Sigra<S> {
         // Without a password the owner must be able to set one at once (sudo), as after a
         // magic link; with one, confirming is not a fresh authentication.
         let sudo = user.hashed_password.is_none();
+        let (kind, sudo) = if self.second_factor_due(&mut tx, &user, meta).await? {
+            (crate::store::SessionKind::MfaPending, false)
+        } else {
+            (crate::store::SessionKind::Standard, sudo)
+        };
         let (session, token) = self
-            .create_session(
-                &mut tx,
-                &user,
-                crate::store::SessionKind::Standard,
-                meta,
-                sudo,
-            )
+            .create_session(&mut tx, &user, kind, meta, sudo)
             .await?;
         tx.commit().await?;
         self.forget_user(&user.id);
-        Ok(LoggedIn {
-            user,
-            session,
-            token,
-            device_cookie: None,
-        })
+        Ok(LoggedIn::plain(user, session, token))
     }
 
     /// The owner of the mailbox takes an account over when it is confirmed (by link, code or
@@ -689,10 +683,14 @@ impl<S: Store> Sigra<S> {
             user.hashed_password = None;
             user.password_changed_at = Some(now);
         }
+        // Two-factor set up before confirmation belongs to whoever logged in then; unless the
+        // confirmer showed they chose the password, that was not necessarily them.
+        let mfa_removed = !keep_password && tx.delete_mfa(&user.id).await?;
         Ok(Claim::Claimed {
             sessions_revoked,
             password_kept: user.hashed_password.is_some(),
             password_cleared,
+            mfa_removed,
         })
     }
 }
@@ -706,6 +704,7 @@ pub(super) enum Claim {
         sessions_revoked: u64,
         password_kept: bool,
         password_cleared: bool,
+        mfa_removed: bool,
     },
 }
 
@@ -717,6 +716,7 @@ impl Claim {
                 sessions_revoked,
                 password_kept,
                 password_cleared,
+                mfa_removed,
             },
             Some(map),
         ) = (self, metadata.as_object_mut())
@@ -724,6 +724,9 @@ impl Claim {
             map.insert("sessions_revoked".into(), (*sessions_revoked).into());
             map.insert("password_kept".into(), (*password_kept).into());
             map.insert("password_cleared".into(), (*password_cleared).into());
+            if *mfa_removed {
+                map.insert("mfa_removed".into(), true.into());
+            }
         }
     }
 }

@@ -179,12 +179,7 @@ impl<S: Store> Sigra<S> {
             .await?;
         tx.commit().await?;
         self.forget_user(&auth.user.id);
-        Ok(LoggedIn {
-            user: auth.user.clone(),
-            session,
-            token,
-            device_cookie: None,
-        })
+        Ok(LoggedIn::plain(auth.user.clone(), session, token))
     }
 
     fn require_sudo(&self, auth: &Authenticated) -> Result<(), AuthError> {

@@ -1,7 +1,7 @@
 //! The builder: change groups, opt into dangers, read the environment, validate.
 
 use super::{
-    AccountConfig, AuditConfig, ConfigError, CookieConfig, JobsConfig, LockoutConfig,
+    AccountConfig, AuditConfig, ConfigError, CookieConfig, JobsConfig, LockoutConfig, MfaConfig,
     PasskeyConfig, PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig,
     WebConfig, env, validate,
 };
@@ -107,6 +107,17 @@ impl SigraConfigBuilder {
         /// ```
         lockout,
         LockoutConfig
+    );
+    group_setter!(
+        /// Changes two-factor authentication.
+        ///
+        /// ```
+        /// let b = sigra_core::config::SigraConfig::builder().mfa(|m| m.issuer = "Acme".into());
+        /// assert_eq!(b.build()?.mfa().issuer, "Acme");
+        /// # Ok::<(), sigra_core::config::ConfigError>(())
+        /// ```
+        mfa,
+        MfaConfig
     );
     group_setter!(
         /// Changes the per-IP rate limit.

@@ -67,6 +67,11 @@
 //! | `lockout.threshold` | `SIGRA_LOCKOUT_THRESHOLD` | `5` | Failed logins that lock the account; 1–100 (A). |
 //! | `lockout.duration` | `SIGRA_LOCKOUT_DURATION` | `15m` | > 0, ≥ 1m (A). |
 //! | `lockout.device_cookie_ttl` | `SIGRA_LOCKOUT_DEVICE_COOKIE_TTL` | `365d` | Lifetime of the device cookie a password login earns, which keeps that browser out of locks caused by other clients' failures; renewed on each password login; ≤ 400d (L). |
+//! | `mfa.issuer` | `SIGRA_MFA_ISSUER` | `Sigra` | The name authenticator apps show beside the account; 1–64 characters, no `:`. |
+//! | `mfa.lockout_threshold` | `SIGRA_MFA_LOCKOUT_THRESHOLD` | `5` | Wrong codes (TOTP and backup codes together) that lock MFA; 1–100 (A). |
+//! | `mfa.lockout_duration` | `SIGRA_MFA_LOCKOUT_DURATION` | `15m` | > 0, ≥ 1m (A). |
+//! | `mfa.trust_ttl` | `SIGRA_MFA_TRUST_TTL` | `30d` | How long "trust this browser" skips the second factor; ≤ 400d (L). |
+//! | `mfa.backup_codes_warn_below` | `SIGRA_MFA_BACKUP_CODES_WARN_BELOW` | `3` | Warn when fewer unused backup codes remain; 0–8. |
 //! | `rate_limit.auth.max` | `SIGRA_RATE_LIMIT_AUTH_MAX` | `10` | Auth POSTs per IP per window; 1–1000 (A). |
 //! | `rate_limit.auth.window` | `SIGRA_RATE_LIMIT_AUTH_WINDOW` | `1m` | > 0. |
 //! | `password.min_chars` | `SIGRA_PASSWORD_MIN_CHARS` | `8` | 1–64; below 8 needs `danger_weak_password_policy()`. |
@@ -133,6 +138,7 @@ mod builder;
 mod danger;
 mod env;
 mod jobs;
+mod mfa;
 mod passkey;
 mod password;
 mod protection;
@@ -146,6 +152,7 @@ pub use account::{AccountConfig, AuditConfig, UnconfirmedPolicy};
 pub use builder::SigraConfigBuilder;
 pub use danger::Danger;
 pub use jobs::JobsConfig;
+pub use mfa::MfaConfig;
 pub use passkey::{PasskeyConfig, SignCountPolicy};
 pub use password::{Argon2Config, BreachCheckFailure, PasswordConfig};
 pub use protection::{LockoutConfig, RateLimitConfig};
@@ -256,6 +263,7 @@ pub struct SigraConfig {
     cookie: CookieConfig,
     tokens: TokenConfig,
     lockout: LockoutConfig,
+    mfa: MfaConfig,
     rate_limit: RateLimitConfig,
     password: PasswordConfig,
     account: AccountConfig,
@@ -428,6 +436,15 @@ impl SigraConfig {
         /// ```
         lockout,
         LockoutConfig
+    );
+    group_getter!(
+        /// Two-factor authentication.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().mfa().lockout_threshold, 5);
+        /// ```
+        mfa,
+        MfaConfig
     );
     group_getter!(
         /// The per-IP rate limit.

@@ -240,6 +240,20 @@ fn brute_force(v: &mut Checker<'_>, c: &SigraConfig) {
         c.lockout.device_cookie_ttl,
         days(400),
     );
+    let m = &c.mfa;
+    v.require(
+        !m.issuer.trim().is_empty() && m.issuer.chars().count() <= 64 && !m.issuer.contains(':'),
+        "mfa.issuer",
+        || "must be 1 to 64 characters without `:` (authenticator apps split on it)".to_owned(),
+    );
+    v.attempts("mfa.lockout_threshold", m.lockout_threshold, 100);
+    v.lock_duration("mfa.lockout_duration", m.lockout_duration);
+    v.lifetime("mfa.trust_ttl", m.trust_ttl, days(400));
+    v.require(
+        m.backup_codes_warn_below <= 8,
+        "mfa.backup_codes_warn_below",
+        || "must be from 0 to 8 (a set has 8 codes)".to_owned(),
+    );
     v.attempts("rate_limit.auth.max", c.rate_limit.auth.max, 1000);
     v.positive("rate_limit.auth.window", c.rate_limit.auth.window);
 }

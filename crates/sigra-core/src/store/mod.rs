@@ -16,8 +16,8 @@
 //!
 //! The operations are split by table, one trait each: [`UserStore`], [`SessionStore`],
 //! [`EmailTokenStore`], [`AuditStore`], [`RateLimitStore`], [`JobStore`] (the outbox and
-//! background jobs), [`PasskeyStore`] and [`WebauthnChallengeStore`]. A transaction implements
-//! them all.
+//! background jobs), [`MfaStore`] (TOTP credentials and backup codes), [`PasskeyStore`] and
+//! [`WebauthnChallengeStore`]. A transaction implements them all.
 //!
 //! # Promises every implementation keeps
 //!
@@ -47,6 +47,7 @@ mod audit;
 mod email_tokens;
 mod id;
 mod jobs;
+mod mfa;
 mod passkeys;
 mod rate_limits;
 mod sessions;
@@ -59,6 +60,7 @@ pub use audit::{AuditEvent, AuditOutcome, AuditStore};
 pub use email_tokens::{EmailTokenContext, EmailTokenRecord, EmailTokenStore, NewEmailToken};
 pub use id::{Id, IdError};
 pub use jobs::{JobFilter, JobRecord, JobStatus, JobStore, NewJob};
+pub use mfa::{MfaCredentialRecord, MfaStore};
 pub use passkeys::{NewPasskey, PasskeyRecord, PasskeyStore};
 pub use rate_limits::RateLimitStore;
 pub use sessions::{IpHistory, NewSession, SessionKind, SessionRecord, SessionStore};
@@ -149,6 +151,7 @@ pub trait Transaction:
     + JobStore
     + PasskeyStore
     + WebauthnChallengeStore
+    + MfaStore
     + Send
 {
     /// Commits every write made in this transaction, atomically.

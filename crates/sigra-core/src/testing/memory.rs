@@ -21,6 +21,8 @@ use crate::store::{
 };
 use crate::token::TokenDigest;
 
+mod mfa;
+
 #[derive(Clone, Default)]
 struct Tables {
     users: Vec<UserRecord>,
@@ -31,6 +33,8 @@ struct Tables {
     jobs: Vec<JobRecord>,
     passkeys: Vec<PasskeyRecord>,
     webauthn_challenges: Vec<WebauthnChallengeRecord>,
+    mfa: Vec<crate::store::MfaCredentialRecord>,
+    backup_codes: Vec<mfa::BackupCodeRow>,
     next_int: i64,
 }
 

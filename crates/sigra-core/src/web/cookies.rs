@@ -77,6 +77,7 @@ pub(crate) struct CookieNames {
     pub(crate) csrf: String,
     pub(crate) flash: String,
     pub(crate) device: String,
+    pub(crate) mfa_trust: String,
     pub(crate) registration: String,
     pub(crate) secure: bool,
 }
@@ -93,6 +94,7 @@ impl CookieNames {
             csrf: format!("{prefix}sigra_csrf"),
             flash: format!("{prefix}sigra_flash"),
             device: format!("{prefix}sigra_device"),
+            mfa_trust: format!("{prefix}sigra_mfa_trust"),
             registration: format!("{prefix}{}", super::REGISTRATION_COOKIE),
             secure: config.secure,
         }
@@ -234,6 +236,26 @@ pub fn device_cookie<S: Store>(sigra: &Sigra<S>, logged_in: &LoggedIn) -> SetCoo
     let names = CookieNames::new(sigra.config().cookie());
     let max_age = sigra.config().lockout().device_cookie_ttl;
     SetCookie::from_string(names.set_for(&names.device, device.as_str(), max_age))
+}
+
+/// The `Set-Cookie` for the "trust this browser" cookie the MFA step issued
+/// ([`LoggedIn::mfa_trust_cookie`]): `__Host-sigra_mfa_trust` (no prefix when the session
+/// cookie is insecure), `HttpOnly`, `SameSite=Lax`, `Secure` as configured, `Max-Age` of
+/// `mfa.trust_ttl`. Nothing when none was issued, so it can sit beside [`session_cookie`]
+/// in every MFA response. The web layer reads it back into
+/// [`RequestMeta::mfa_trust`](crate::audit::RequestMeta::mfa_trust); keep it out of logout.
+///
+/// ```ignore
+/// let logged_in = sigra.verify_mfa(&cookie, &code, false, true, &meta).await?;
+/// (session_cookie(&sigra, &logged_in), mfa_trust_cookie(&sigra, &logged_in), Redirect::to("/"))
+/// ```
+pub fn mfa_trust_cookie<S: Store>(sigra: &Sigra<S>, logged_in: &LoggedIn) -> SetCookie {
+    let Some(trust) = &logged_in.mfa_trust_cookie else {
+        return SetCookie(None);
+    };
+    let names = CookieNames::new(sigra.config().cookie());
+    let max_age = sigra.config().mfa().trust_ttl;
+    SetCookie::from_string(names.set_for(&names.mfa_trust, trust.as_str(), max_age))
 }
 
 /// The `Set-Cookie` that deletes the session cookie (after logging out).

@@ -156,6 +156,9 @@ impl From<AuthError> for ApiError {
                     (StatusCode::INTERNAL_SERVER_ERROR, "internal")
                 }
             },
+            AuthError::MfaAlreadyEnabled => (StatusCode::CONFLICT, "mfa_already_enabled"),
+            AuthError::MfaNotEnabled => (StatusCode::CONFLICT, "mfa_not_enabled"),
+            AuthError::MfaNotPending => (StatusCode::CONFLICT, "mfa_not_pending"),
             AuthError::Store(_) | AuthError::Internal(_) => {
                 tracing::error!(target: "sigra::web", error = %err, detail = ?err, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -243,6 +246,9 @@ mod tests {
             AuthError::SameEmail,
             AuthError::EmailTaken,
             AuthError::SessionExpired,
+            AuthError::MfaAlreadyEnabled,
+            AuthError::MfaNotEnabled,
+            AuthError::MfaNotPending,
             AuthError::Store(StoreError::backend("connection reset by 10.0.0.5")),
             AuthError::Internal("argon2 exploded".into()),
         ]
@@ -262,6 +268,9 @@ mod tests {
             (422, "same_email"),
             (409, "email_taken"),
             (401, "session_expired"),
+            (409, "mfa_already_enabled"),
+            (409, "mfa_not_enabled"),
+            (409, "mfa_not_pending"),
             (500, "internal"),
             (500, "internal"),
         ];

@@ -35,7 +35,7 @@ use super::error::{ApiError, respond};
 use super::extract::{AuthPaths, LoadedSession, wants_json};
 use super::flash::{FlashKey, FlashMessages, FlashSlot, PendingFlash};
 use super::headers::{self, DEFAULT_CSP};
-use crate::auth::{DeviceCookie, Sigra};
+use crate::auth::{DeviceCookie, MfaTrustCookie, Sigra};
 use crate::store::Store;
 
 /// HKDF label of the CSRF token key.
@@ -308,8 +308,10 @@ where
         .warnings
         .observe(req.headers(), req.extensions(), shared.hops);
     let device = find_cookie(req.headers(), &names.device).map(DeviceCookie::new);
-    let meta =
-        client::request_meta(req.headers(), req.extensions(), shared.hops).with_device(device);
+    let mfa_trust = find_cookie(req.headers(), &names.mfa_trust).map(MfaTrustCookie::new);
+    let meta = client::request_meta(req.headers(), req.extensions(), shared.hops)
+        .with_device(device)
+        .with_mfa_trust(mfa_trust);
 
     if !is_safe_method(req.method()) {
         let policy = OriginPolicy {

@@ -31,6 +31,7 @@
 //! | [`Flash`] | one-shot messages in a signed cookie: read with `.info()`/`.error()`, set with `Flash::info(msg)`/`Flash::error(msg)` |
 //! | [`session_cookie`], [`clear_session_cookie`], [`session_cookie_value`] | the session cookie around login and logout |
 //! | [`device_cookie`] | the device cookie a password login issued (lockout that strangers cannot turn against the owner) |
+//! | [`mfa_trust_cookie`] | the "trust this browser" cookie the MFA step issued when asked to |
 //! | [`ApiError`] | `{"error":{"code","message"}}`; `From<AuthError>` |
 //!
 //! # Design
@@ -65,6 +66,7 @@
 //! | `__Host-sigra_csrf` | 32 random bytes the CSRF token is bound to | the layer, when missing |
 //! | `__Host-sigra_flash` | signed flash messages | the layer, from [`Flash::info`]/[`Flash::error`] |
 //! | `__Host-sigra_device` | a signed device cookie (user id, nonce, issue time; `lockout.device_cookie_ttl`) | [`device_cookie`] after a password login; the layer reads it into [`RequestMeta::device`](crate::audit::RequestMeta::device) |
+//! | `__Host-sigra_mfa_trust` | a signed "trust this browser" cookie (user, trust epoch, enrolment time, issue time; `mfa.trust_ttl`) | [`mfa_trust_cookie`] after the MFA step; the layer reads it into [`RequestMeta::mfa_trust`](crate::audit::RequestMeta::mfa_trust) |
 //!
 //! All are `HttpOnly`, `Path=/`, `SameSite=Lax`, `Secure` and `__Host-`-prefixed unless the
 //! session cookie is configured insecure (plain-HTTP local development), when the prefix is
@@ -86,14 +88,14 @@ mod session;
 
 pub use client::TRUST_PROXY_ENV;
 pub use cookies::{
-    CookieSource, SetCookie, clear_session_cookie, device_cookie, session_cookie,
+    CookieSource, SetCookie, clear_session_cookie, device_cookie, mfa_trust_cookie, session_cookie,
     session_cookie_value,
 };
 pub use csrf::{CSRF_FIELD, CSRF_HEADER, CsrfToken, MAX_FORM_BYTES};
 pub use error::ApiError;
 pub use extract::{
     ClientMeta, CurrentUser, LOG_IN_PATH, RequireSudo, RequireUser, SUDO_PATH, SigraRejection,
-    safe_return_to,
+    location_with, safe_return_to,
 };
 pub use flash::{Flash, FlashMessages, MAX_FLASH_BYTES, SetFlash};
 pub use layer::{SigraLayers, SigraService};

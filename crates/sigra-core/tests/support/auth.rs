@@ -27,9 +27,9 @@ use sigra_core::keys::SecretKeyBase;
 use sigra_core::password::{Argon2Params, Password, PasswordHasher};
 use sigra_core::store::{
     AuditEvent, AuditOutcome, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id,
-    IpHistory, JobFilter, JobRecord, JobStore, NewEmailToken, NewJob, NewSession, NewUser,
-    RateLimitStore, SessionKind, SessionRecord, SessionStore, Store, StoreError, Transaction,
-    UserRecord, UserStore,
+    IpHistory, JobFilter, JobRecord, JobStore, MfaCredentialRecord, MfaStore, NewEmailToken,
+    NewJob, NewSession, NewUser, RateLimitStore, SessionKind, SessionRecord, SessionStore, Store,
+    StoreError, Transaction, UserRecord, UserStore,
 };
 use sigra_core::testing::{MemoryStore, MemoryTx};
 use sigra_core::token::{Token, TokenDigest};
@@ -339,6 +339,68 @@ impl sigra_core::store::WebauthnChallengeStore for RecTx {
     }
     async fn prune_webauthn_challenges(&mut self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.inner.prune_webauthn_challenges(now).await
+    }
+}
+
+impl MfaStore for RecTx {
+    async fn totp_credential(&mut self, u: &Id) -> Result<Option<MfaCredentialRecord>, StoreError> {
+        self.inner.totp_credential(u).await
+    }
+    async fn put_pending_totp(
+        &mut self,
+        u: &Id,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.put_pending_totp(u, secret, now).await
+    }
+    async fn enable_totp(
+        &mut self,
+        u: &Id,
+        step: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.enable_totp(u, step, now).await
+    }
+    async fn accept_totp_step(&mut self, u: &Id, step: i64) -> Result<bool, StoreError> {
+        self.inner.accept_totp_step(u, step).await
+    }
+    async fn increment_mfa_failures(&mut self, u: &Id) -> Result<Option<u32>, StoreError> {
+        self.inner.increment_mfa_failures(u).await
+    }
+    async fn lock_mfa(&mut self, u: &Id, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.inner.lock_mfa(u, until).await
+    }
+    async fn clear_mfa_failures(&mut self, u: &Id) -> Result<(), StoreError> {
+        self.inner.clear_mfa_failures(u).await
+    }
+    async fn set_totp_secret(&mut self, u: &Id, secret: &str) -> Result<(), StoreError> {
+        self.inner.set_totp_secret(u, secret).await
+    }
+    async fn bump_mfa_trust_epoch(&mut self, u: &Id) -> Result<Option<i64>, StoreError> {
+        self.inner.bump_mfa_trust_epoch(u).await
+    }
+    async fn delete_mfa(&mut self, u: &Id) -> Result<bool, StoreError> {
+        self.inner.delete_mfa(u).await
+    }
+    async fn replace_backup_codes(
+        &mut self,
+        u: &Id,
+        digests: &[TokenDigest],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.inner.replace_backup_codes(u, digests, now).await
+    }
+    async fn use_backup_code(
+        &mut self,
+        u: &Id,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.use_backup_code(u, digest, now).await
+    }
+    async fn count_unused_backup_codes(&mut self, u: &Id) -> Result<u32, StoreError> {
+        self.inner.count_unused_backup_codes(u).await
     }
 }
 

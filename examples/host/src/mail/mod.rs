@@ -53,6 +53,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/mail/account_exists.txt"),
     ),
     (
+        "mail/backup_codes_regenerated.html",
+        include_str!("../../templates/mail/backup_codes_regenerated.html"),
+    ),
+    (
+        "mail/backup_codes_regenerated.txt",
+        include_str!("../../templates/mail/backup_codes_regenerated.txt"),
+    ),
+    (
         "mail/change_email.html",
         include_str!("../../templates/mail/change_email.html"),
     ),
@@ -91,6 +99,30 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/magic_link.txt",
         include_str!("../../templates/mail/magic_link.txt"),
+    ),
+    (
+        "mail/mfa_disabled.html",
+        include_str!("../../templates/mail/mfa_disabled.html"),
+    ),
+    (
+        "mail/mfa_disabled.txt",
+        include_str!("../../templates/mail/mfa_disabled.txt"),
+    ),
+    (
+        "mail/mfa_enabled.html",
+        include_str!("../../templates/mail/mfa_enabled.html"),
+    ),
+    (
+        "mail/mfa_enabled.txt",
+        include_str!("../../templates/mail/mfa_enabled.txt"),
+    ),
+    (
+        "mail/mfa_lockout.html",
+        include_str!("../../templates/mail/mfa_lockout.html"),
+    ),
+    (
+        "mail/mfa_lockout.txt",
+        include_str!("../../templates/mail/mfa_lockout.txt"),
     ),
     (
         "mail/password_changed.html",
@@ -278,6 +310,29 @@ impl AuthMailer {
             AuthMail::EmailChanged { new_email, .. } => (
                 format!("Your {APP_NAME} email address was changed"),
                 context! { new_email, log_in_url => url("/users/log_in") },
+            ),
+            AuthMail::MfaEnabled { .. } => (
+                format!("Two-factor authentication is on for your {APP_NAME} account"),
+                context! { reset_url => url("/users/reset_password") },
+            ),
+            AuthMail::MfaDisabled { .. } => (
+                format!("Two-factor authentication was turned off for your {APP_NAME} account"),
+                context! { reset_url => url("/users/reset_password") },
+            ),
+            AuthMail::MfaLockout { .. } => {
+                let mfa = self.accounts.config().mfa();
+                (
+                    format!("Two-factor codes locked on your {APP_NAME} account"),
+                    context! {
+                        reset_url => url("/users/reset_password"),
+                        attempts => mfa.lockout_threshold,
+                        lock_minutes => mfa.lockout_duration.as_secs().div_ceil(60),
+                    },
+                )
+            }
+            AuthMail::BackupCodesRegenerated { .. } => (
+                format!("New backup codes for your {APP_NAME} account"),
+                context! { reset_url => url("/users/reset_password") },
             ),
             AuthMail::SuspiciousLogin { ip, user_agent, .. } => (
                 format!("New login to your {APP_NAME} account"),

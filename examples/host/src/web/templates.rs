@@ -48,6 +48,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/auth/magic_link.html"),
     ),
     (
+        "auth/mfa.html",
+        include_str!("../../templates/auth/mfa.html"),
+    ),
+    (
         "auth/register.html",
         include_str!("../../templates/auth/register.html"),
     ),
@@ -70,6 +74,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "auth/sudo.html",
         include_str!("../../templates/auth/sudo.html"),
+    ),
+    (
+        "auth/two_factor.html",
+        include_str!("../../templates/auth/two_factor.html"),
     ),
     (
         "dev/mail.html",

@@ -14,10 +14,10 @@
 //! it; both expand one list of cases, so they always run the same suite.
 //!
 //! Each case is also a public function (grouped by table: [`users`], [`sessions`],
-//! [`email_tokens`], [`audit`], [`rate_limits`], [`jobs`], [`passkeys`],
-//! [`webauthn_challenges`], [`transactions`]) so a test can run
-//! one contract on its own with [`run_case`]. A broken promise panics with the contract's
-//! name, what happened and how to fix the SQL, for example:
+//! [`email_tokens`], [`audit`], [`rate_limits`], [`jobs`], [`mfa`], [`passkeys`],
+//! [`webauthn_challenges`], [`transactions`]) so a test can run one contract on its own with
+//! [`run_case`]. A broken promise panics with the contract's name, what happened and how to
+//! fix the SQL, for example:
 //!
 //! ```text
 //! store contract broken: EmailTokenStore::take_email_token is single-use under concurrency
@@ -77,6 +77,7 @@
 pub mod audit;
 pub mod email_tokens;
 pub mod jobs;
+pub mod mfa;
 pub mod passkeys;
 pub mod rate_limits;
 pub mod sessions;
@@ -286,6 +287,20 @@ macro_rules! __store_conformance_cases {
                 round_trip,
                 take_single_use_under_concurrency,
                 expired_not_returned_and_pruned,
+            },
+            mfa {
+                round_trip,
+                put_pending_never_replaces_enabled,
+                enable_totp_compare_and_set_under_concurrency,
+                accept_totp_step_once_and_in_order,
+                accept_totp_step_single_use_under_concurrency,
+                increment_mfa_failures_under_concurrency,
+                lock_and_clear,
+                set_totp_secret_changes_only_the_secret,
+                bump_mfa_trust_epoch_under_concurrency,
+                delete_mfa_only_that_user,
+                backup_codes_replace_use_and_count,
+                use_backup_code_single_use_under_concurrency,
             },
             transactions {
                 commit_makes_writes_visible,

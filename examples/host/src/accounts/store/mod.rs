@@ -22,6 +22,7 @@
 mod audit;
 mod email_tokens;
 mod jobs;
+mod mfa;
 mod rate_limits;
 mod sessions;
 mod users;

@@ -65,7 +65,12 @@ fn confirm_errors(err: &AuthError) -> minijinja::Value {
 /// Logged in after confirming: to the home page, or to the settings to choose a password
 /// when the one set at registration was not kept.
 fn confirmed(accounts: &Accounts, logged_in: &LoggedIn) -> Response {
-    let (flash, to) = if logged_in.needs_password() {
+    let (flash, to) = if logged_in.mfa_required() {
+        (
+            Flash::info("Your email address is confirmed. Enter your two-factor code to continue."),
+            "/users/mfa",
+        )
+    } else if logged_in.needs_password() {
         (
             Flash::info(
                 "Your email address is confirmed. Choose a password to log in with next time.",

@@ -99,6 +99,13 @@ pub async fn create(
         .log_in(&form.email, &password, remember_me, &meta)
         .await
     {
+        // The password was right; the second factor is still due.
+        Ok(LoginAttempt::Success(logged_in)) if logged_in.mfa_required() => (
+            session_cookie(&accounts, &logged_in),
+            device_cookie(&accounts, &logged_in),
+            Redirect::to(&super::mfa::mfa_path(remember_me, &return_to)),
+        )
+            .into_response(),
         Ok(LoginAttempt::Success(logged_in)) => (
             session_cookie(&accounts, &logged_in),
             device_cookie(&accounts, &logged_in),

@@ -77,6 +77,11 @@ pub async fn log_in(
     match accounts.log_in_with_magic_link(&token, &meta).await {
         // Into an account that was never confirmed, the link confirmed it and removed the
         // password set before (nobody showed they chose it): the owner chooses one now.
+        Ok(logged_in) if logged_in.mfa_required() => (
+            session_cookie(&accounts, &logged_in),
+            Redirect::to("/users/mfa"),
+        )
+            .into_response(),
         Ok(logged_in) if logged_in.needs_password() => (
             session_cookie(&accounts, &logged_in),
             Flash::info("You are logged in. Choose a password to log in with next time."),

@@ -5,11 +5,13 @@
 pub mod confirmation;
 pub mod login;
 pub mod magic_link;
+pub mod mfa;
 pub mod registration;
 pub mod reset_password;
 pub mod sessions;
 pub mod settings;
 pub mod sudo;
+pub mod two_factor;
 
 use std::collections::BTreeMap;
 
@@ -51,6 +53,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(reset_password::update),
         )
         .route("/users/sudo", post(sudo::create))
+        .route("/users/mfa", post(mfa::create))
         .route_layer(sigra_core::web::rate_limit_layer(state.accounts.clone()));
 
     Router::new()
@@ -68,6 +71,28 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/users/reset_password", get(reset_password::new))
         .route("/users/reset_password/{token}", get(reset_password::edit))
         .route("/users/sudo", get(sudo::new))
+        .route("/users/mfa", get(mfa::new))
+        .route("/users/settings/two_factor", get(two_factor::edit))
+        .route(
+            "/users/settings/two_factor/enroll",
+            to_form("/users/settings/two_factor").post(two_factor::enroll),
+        )
+        .route(
+            "/users/settings/two_factor/confirm",
+            to_form("/users/settings/two_factor").post(two_factor::confirm),
+        )
+        .route(
+            "/users/settings/two_factor/backup_codes",
+            to_form("/users/settings/two_factor").post(two_factor::regenerate),
+        )
+        .route(
+            "/users/settings/two_factor/disable",
+            to_form("/users/settings/two_factor").post(two_factor::disable),
+        )
+        .route(
+            "/users/settings/two_factor/forget_browsers",
+            to_form("/users/settings/two_factor").post(two_factor::forget_browsers),
+        )
         .route("/users/settings", get(settings::edit))
         .route(
             "/users/settings/email",
