@@ -34,6 +34,7 @@ mod email;
 mod links;
 mod login;
 mod mfa;
+mod mfa_passkey;
 mod notice;
 mod passkeys;
 mod prune;

@@ -568,9 +568,37 @@ impl<S: Store> Sigra<S> {
         response_json: &str,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
+        let tx = self.store().begin().await?;
+        let tx = self
+            .verify_passkey_in(
+                tx,
+                user_id,
+                challenge_id,
+                response_json,
+                "verification",
+                meta,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The checks of [`finish_passkey_verification`](Self::finish_passkey_verification) in
+    /// `tx`, which the caller commits with its own writes: takes the challenge (purpose
+    /// verification, started for `user_id`), verifies the assertion, updates the passkey and
+    /// writes `passkey.verify` with `purpose`. A refused assertion is audited and committed
+    /// (the challenge stays used up) and returned as the error.
+    pub(super) async fn verify_passkey_in(
+        &self,
+        mut tx: S::Tx,
+        user_id: &Id,
+        challenge_id: &str,
+        response_json: &str,
+        purpose: &'static str,
+        meta: &RequestMeta,
+    ) -> Result<S::Tx, AuthError> {
         let response: PublicKeyCredential = parse_response(response_json)?;
-        let purpose = serde_json::json!({ "purpose": "verification" });
-        let mut tx = self.store().begin().await?;
+        let metadata = serde_json::json!({ "purpose": purpose });
         let challenge = self
             .take_challenge(&mut tx, challenge_id, &[WebauthnPurpose::Verification])
             .await?;
@@ -583,7 +611,7 @@ impl<S: Store> Sigra<S> {
                     Some(*user_id),
                 );
                 return Err(self
-                    .refuse(tx, AuditAction::PasskeyVerify, refusal, purpose, meta)
+                    .refuse(tx, AuditAction::PasskeyVerify, refusal, metadata, meta)
                     .await);
             }
         };
@@ -594,7 +622,7 @@ impl<S: Store> Sigra<S> {
             Ok(assertion) => assertion,
             Err(Ok(refusal)) => {
                 return Err(self
-                    .refuse(tx, AuditAction::PasskeyVerify, refusal, purpose, meta)
+                    .refuse(tx, AuditAction::PasskeyVerify, refusal, metadata, meta)
                     .await);
             }
             Err(Err(err)) => return Err(err),
@@ -606,14 +634,13 @@ impl<S: Store> Sigra<S> {
             Some(*user_id),
             Some(*user_id),
             serde_json::json!({
-                "purpose": "verification",
+                "purpose": purpose,
                 "passkey_id": assertion.record.id.to_string(),
                 "sign_count_regression": assertion.sign_count_warning,
             }),
         );
         tx.insert_audit_event(&event).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(tx)
     }
 
     /// Verifies an assertion against the challenge's state and the stored passkey, applies
