@@ -445,6 +445,7 @@ fn no_html_swaps_the_pages_for_the_json_api() {
                     "src/web/pages.rs",
                     "src/web/templates.rs",
                     "static/sigra/favicon.svg",
+                    "static/sigra/passkeys.js",
                     "static/sigra/sigra.css",
                     "templates/error.html",
                     "templates/home.html",
@@ -453,6 +454,7 @@ fn no_html_swaps_the_pages_for_the_json_api() {
                     "tests/enumeration.rs",
                     "tests/expiry.rs",
                     "tests/flows.rs",
+                    "tests/passkeys.rs",
                     "tests/support/browser.rs",
                     "tests/two_factor.rs",
                 ]
@@ -535,8 +537,14 @@ fn no_binary_id_uses_integer_keys() {
         "tests/flows.rs",
         "tests/outbox.rs",
     ];
+    // Passkeys store an authenticator's AAGUID (a UUID, not a key), and a WebAuthn challenge
+    // is keyed by its 32-byte digest: checked on their own below.
+    let passkeys = [
+        "migrations/20261206000000_create_passkeys.sql",
+        "src/accounts/store/passkeys.rs",
+    ];
     for (path, bytes) in installer::tree(&app) {
-        if jobs.contains(&path.as_str()) {
+        if jobs.contains(&path.as_str()) || passkeys.contains(&path.as_str()) {
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
@@ -548,6 +556,27 @@ fn no_binary_id_uses_integer_keys() {
     }
     let jobs_table = read(&app, "migrations/20261203000000_create_jobs.sql");
     assert!(jobs_table.contains("id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16)"));
+    let passkey_tables = read(&app, "migrations/20261206000000_create_passkeys.sql");
+    for line in [
+        "id INTEGER PRIMARY KEY AUTOINCREMENT,",
+        "user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,",
+        "user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,",
+        "digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),",
+    ] {
+        assert!(passkey_tables.contains(line), "{line}\n{passkey_tables}");
+    }
+    assert_eq!(
+        passkey_tables.matches("PRIMARY KEY").count(),
+        2,
+        "{passkey_tables}"
+    );
+    let passkey_store = read(&app, "src/accounts/store/passkeys.rs");
+    assert!(!passkey_store.contains("new_key"), "{passkey_store}");
+    assert!(
+        passkey_store
+            .contains("sign_count, created_at)\n    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "),
+        "{passkey_store}"
+    );
 }
 
 #[test]

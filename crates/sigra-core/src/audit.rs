@@ -18,6 +18,9 @@
 //! | `security.lockout` | too many failed passwords locked the account for unknown clients, or one known device (metadata `scope`: `unknown_clients` or `device`) |
 //! | `session.create` / `session.delete` / `session.revoke` / `session.revoke_all` / `session.sudo_enter` | sessions |
 //! | `session.evict` | a new session took the user past `session.max_per_user`: the least recently active ones ended (metadata: `count`, `max_per_user`) |
+//! | `passkey.register` | a passkey was registered (failure: the ceremony did not verify, or the credential was taken) |
+//! | `passkey.verify` | a passkey assertion: metadata `purpose` (`login`, `verification`); failure: it did not verify, or its counter went backwards (`reason`) |
+//! | `passkey.rename` / `passkey.delete` | the user renamed or deleted a passkey; `passkey.delete` with `reason: sign_count_regression` when the revoke policy removed it |
 //! | `mfa.enroll` | TOTP enrolment confirmed with a first code (MFA is on; backup codes issued) |
 //! | `mfa.verify` | the second factor of a login (metadata `method`: `totp`, `backup_code` or `trusted_browser`; failure: wrong code, replayed step, or locked) |
 //! | `mfa.disable` | MFA turned off (TOTP secret and backup codes deleted) |
@@ -78,6 +81,14 @@ pub enum AuditAction {
     /// `session.evict` (a new session ended the user's least recently active ones, beyond
     /// `session.max_per_user`)
     SessionEvict,
+    /// `passkey.register`
+    PasskeyRegister,
+    /// `passkey.verify` (a passkey login or verification)
+    PasskeyVerify,
+    /// `passkey.rename`
+    PasskeyRename,
+    /// `passkey.delete`
+    PasskeyDelete,
     /// `mfa.enroll`
     MfaEnroll,
     /// `mfa.verify` (the second factor of a login)
@@ -119,6 +130,10 @@ impl AuditAction {
             Self::SessionRevokeAll => "session.revoke_all",
             Self::SudoEnter => "session.sudo_enter",
             Self::SessionEvict => "session.evict",
+            Self::PasskeyRegister => "passkey.register",
+            Self::PasskeyVerify => "passkey.verify",
+            Self::PasskeyRename => "passkey.rename",
+            Self::PasskeyDelete => "passkey.delete",
             Self::MfaEnroll => "mfa.enroll",
             Self::MfaVerify => "mfa.verify",
             Self::MfaDisable => "mfa.disable",

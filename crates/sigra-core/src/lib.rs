@@ -13,6 +13,7 @@
 //! | [`encryption`] | AES-256-GCM encryption at rest with key ids and rotation |
 //! | [`totp`] | RFC 6238 TOTP with replay defence, otpauth URIs, QR codes |
 //! | [`backup_code`] | MFA backup codes |
+//! | [`passkey`] | the WebAuthn relying party (webauthn-rs): sign-count policy, fake options for unknown emails |
 //! | [`jwt`] | JWT signing and verification with an algorithm allow-list |
 //! | [`api_token`] | `sigra_sk_…` API tokens and scopes |
 //! | [`mail`] | outgoing mail: the `Mailer` trait, SMTP through lettre |
@@ -46,6 +47,7 @@ pub mod jobs;
 pub mod jwt;
 pub mod keys;
 pub mod mail;
+pub mod passkey;
 pub mod password;
 pub mod random;
 pub mod rate_limit;

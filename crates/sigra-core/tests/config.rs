@@ -159,7 +159,6 @@ fn mfa_defaults_and_rules() {
 #[test]
 fn no_settings_for_features_not_built_yet() {
     for gone in [
-        "SIGRA_PASSKEY_",
         "SIGRA_API_TOKEN_",
         "SIGRA_JWT_",
         "SIGRA_APP_SESSION_",
@@ -661,7 +660,7 @@ fn only_the_documented_variables_are_read_and_no_danger_comes_from_the_environme
     assert_eq!(asked, SigraConfig::env_var_names());
     assert!(asked.iter().all(|n| !n.contains("DANGER")));
     assert!(c.dangers().is_empty());
-    assert_eq!(asked.len(), 58);
+    assert_eq!(asked.len(), 63);
 }
 
 #[test]
@@ -677,6 +676,11 @@ fn to_env_round_trips() {
         .tokens(|t| t.magic_link_ttl = secs(90))
         .account(|a| a.unconfirmed = UnconfirmedPolicy::Block)
         .jobs(|j| j.keep_done = Duration::ZERO)
+        .passkey(|p| {
+            p.rp_id = "example.com".into();
+            p.rp_origin = "https://app.example.com:8443".into();
+            p.sign_count_policy = sigra_core::config::SignCountPolicy::Revoke;
+        })
         .build()
         .unwrap();
     for config in [SigraConfig::default(), custom] {
@@ -924,4 +928,74 @@ fn breach_check_without_the_feature_is_refused_at_start_up() {
 fn breach_check_with_the_feature_is_accepted() {
     let c = SigraConfig::from_env_with(env(&[("SIGRA_PASSWORD_BREACH_CHECK", "true")])).unwrap();
     assert!(c.password().breach_check);
+}
+
+#[test]
+fn passkey_settings_are_validated() {
+    use sigra_core::config::SignCountPolicy;
+    let c = SigraConfig::from_env_with(env(&[
+        ("SIGRA_PASSKEY_RP_ID", "example.com"),
+        ("SIGRA_PASSKEY_RP_ORIGIN", "https://login.example.com"),
+        ("SIGRA_PASSKEY_RP_NAME", "Example"),
+        ("SIGRA_PASSKEY_CHALLENGE_TTL", "2m"),
+        ("SIGRA_PASSKEY_SIGN_COUNT_POLICY", "warn"),
+    ]))
+    .unwrap();
+    assert_eq!(c.passkey().rp_origin, "https://login.example.com");
+    assert_eq!(c.passkey().challenge_ttl, secs(120));
+    assert_eq!(c.passkey().sign_count_policy, SignCountPolicy::Warn);
+
+    let refused = |vars: &[(&str, &str)], setting: &str| {
+        let err = SigraConfig::from_env_with(env(vars)).unwrap_err();
+        assert!(
+            err.violations().iter().any(|v| v.setting == setting),
+            "{vars:?}: {err}"
+        );
+    };
+    // The origin's host must be the id or below it; http only on localhost; no paths.
+    refused(
+        &[("SIGRA_PASSKEY_RP_ORIGIN", "https://example.com")],
+        "passkey.rp_origin",
+    );
+    refused(
+        &[
+            ("SIGRA_PASSKEY_RP_ID", "example.com"),
+            ("SIGRA_PASSKEY_RP_ORIGIN", "https://evilexample.com"),
+        ],
+        "passkey.rp_origin",
+    );
+    refused(
+        &[
+            ("SIGRA_PASSKEY_RP_ID", "example.com"),
+            ("SIGRA_PASSKEY_RP_ORIGIN", "http://app.example.com"),
+        ],
+        "passkey.rp_origin",
+    );
+    refused(
+        &[
+            ("SIGRA_PASSKEY_RP_ID", "example.com"),
+            ("SIGRA_PASSKEY_RP_ORIGIN", "https://example.com/login"),
+        ],
+        "passkey.rp_origin",
+    );
+    refused(&[("SIGRA_PASSKEY_RP_ID", "Example.COM")], "passkey.rp_id");
+    refused(
+        &[("SIGRA_PASSKEY_RP_ID", "https://example.com")],
+        "passkey.rp_id",
+    );
+    refused(
+        &[("SIGRA_PASSKEY_CHALLENGE_TTL", "5s")],
+        "passkey.challenge_ttl",
+    );
+    refused(
+        &[("SIGRA_PASSKEY_CHALLENGE_TTL", "1h")],
+        "passkey.challenge_ttl",
+    );
+    refused(
+        &[("SIGRA_PASSKEY_RP_NAME", &"n".repeat(65))],
+        "passkey.rp_name",
+    );
+    let err = SigraConfig::from_env_with(env(&[("SIGRA_PASSKEY_SIGN_COUNT_POLICY", "ignore")]))
+        .unwrap_err();
+    assert!(err.to_string().contains("warn, reauth or revoke"), "{err}");
 }

@@ -21,7 +21,9 @@ pub(crate) const FIXED_TABLES: &[&str] = &[
     "user_backup_codes",
     "user_email_tokens",
     "user_mfa_credentials",
+    "user_passkeys",
     "user_sessions",
+    "webauthn_challenges",
 ];
 
 /// The modules of `src/<context>/store/` besides `<table>.rs` (and the `db` module it imports).
@@ -32,6 +34,7 @@ const STORE_MODULES: &[&str] = &[
     "jobs",
     "mfa",
     "mod",
+    "passkeys",
     "rate_limits",
     "sessions",
 ];

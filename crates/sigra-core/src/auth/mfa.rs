@@ -10,8 +10,8 @@
 //!   creates an `mfa_pending` session instead ([`LoggedIn::mfa_required`]): it lasts
 //!   `session.mfa_pending_timeout` (5 min), authenticates nothing, and is replaced by a fresh
 //!   session (new token) by [`Sigra::verify_mfa`] with a TOTP code or a backup code (or a
-//!   passkey, later). A browser holding a valid "trust this browser" cookie
-//!   ([`MfaTrustCookie`]) skips the step.
+//!   passkey, [`Sigra::finish_passkey_mfa`]). A browser holding a valid "trust this browser"
+//!   cookie ([`MfaTrustCookie`]) skips the step.
 //! - **Replay**: a TOTP time step is accepted once (a compare-and-set on the stored last
 //!   step), so a code seen over a shoulder is useless once used, even by a concurrent request.
 //! - **Lockout**: `mfa.lockout_threshold` wrong codes (TOTP and backup codes together) lock the
@@ -211,11 +211,21 @@ pub struct PendingMfa {
     pub session: SessionRecord,
 }
 
+/// A pending login read for completion by [`Sigra::open_pending_mfa`].
+pub(super) struct PendingStep {
+    /// The pending session's token digest.
+    pub(super) digest: crate::token::TokenDigest,
+    pub(super) user: UserRecord,
+    /// The user's enabled TOTP credential (its lock and trust epoch).
+    pub(super) credential: MfaCredentialRecord,
+}
+
 /// How the second factor was shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Method {
+pub(super) enum Method {
     Totp,
     BackupCode,
+    Passkey,
 }
 
 impl Method {
@@ -223,6 +233,7 @@ impl Method {
         match self {
             Self::Totp => "totp",
             Self::BackupCode => "backup_code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -574,6 +585,33 @@ impl<S: Store> Sigra<S> {
         trust_browser: bool,
         meta: &RequestMeta,
     ) -> Result<LoggedIn, AuthError> {
+        let (mut tx, pending) = self.open_pending_mfa(cookie_value).await?;
+        let user = &pending.user;
+        if let Some(retry_after) = self.mfa_lock_remaining(&pending.credential) {
+            self.audit_mfa_failure(&mut tx, user, "locked", meta)
+                .await?;
+            tx.commit().await?;
+            return Err(AuthError::TooManyAttempts { retry_after });
+        }
+
+        let accepted = self
+            .check_second_factor(&mut tx, user, &pending.credential, code)
+            .await?;
+        let Some(method) = accepted else {
+            return self.refuse_mfa_code(tx, user, &pending.digest, meta).await;
+        };
+        self.complete_pending_mfa(tx, pending, method, remember_me, trust_browser, meta)
+            .await
+    }
+
+    /// Opens the transaction that completes a login's MFA step and reads the pending login
+    /// behind `cookie_value` in it. An expired pending session, or one whose user turned MFA
+    /// off meanwhile, is deleted (committed) and answered with [`AuthError::SessionExpired`],
+    /// as is a malformed, unknown or fully logged-in one.
+    pub(super) async fn open_pending_mfa(
+        &self,
+        cookie_value: &str,
+    ) -> Result<(S::Tx, PendingStep), AuthError> {
         let token = Token::parse(cookie_value).map_err(|_| AuthError::SessionExpired)?;
         let digest = token.digest();
         let now = self.now();
@@ -604,20 +642,35 @@ impl<S: Store> Sigra<S> {
                 return Err(AuthError::SessionExpired);
             }
         };
-        if let Some(retry_after) = self.mfa_lock_remaining(&credential) {
-            self.audit_mfa_failure(&mut tx, &user, "locked", meta)
-                .await?;
-            tx.commit().await?;
-            return Err(AuthError::TooManyAttempts { retry_after });
-        }
+        Ok((
+            tx,
+            PendingStep {
+                digest,
+                user,
+                credential,
+            },
+        ))
+    }
 
-        let accepted = self
-            .check_second_factor(&mut tx, &user, &credential, code)
-            .await?;
-        let Some(method) = accepted else {
-            return self.refuse_mfa_code(tx, &user, &digest, meta).await;
-        };
-
+    /// Completes a login's MFA step once `method` proved the second factor, in the
+    /// transaction [`open_pending_mfa`](Self::open_pending_mfa) opened: deletes the pending
+    /// session, audits `mfa.verify` with the method, runs the new-IP check, creates a fresh
+    /// session (new token, remember-me when asked) in sudo mode, commits, and issues a "trust
+    /// this browser" cookie when asked.
+    pub(super) async fn complete_pending_mfa(
+        &self,
+        mut tx: S::Tx,
+        pending: PendingStep,
+        method: Method,
+        remember_me: bool,
+        trust_browser: bool,
+        meta: &RequestMeta,
+    ) -> Result<LoggedIn, AuthError> {
+        let PendingStep {
+            digest,
+            user,
+            credential,
+        } = pending;
         if let Some(reencrypted) = self.reencrypted_secret(&credential)? {
             tx.set_totp_secret(&user.id, &reencrypted).await?;
         }
@@ -642,7 +695,7 @@ impl<S: Store> Sigra<S> {
             .await?;
         let backup_codes_left = match method {
             Method::BackupCode => Some(tx.count_unused_backup_codes(&user.id).await?),
-            Method::Totp => None,
+            Method::Totp | Method::Passkey => None,
         };
         tx.commit().await?;
         self.forget_user(&user.id);
@@ -782,7 +835,7 @@ impl<S: Store> Sigra<S> {
         Err(AuthError::InvalidCode)
     }
 
-    async fn audit_mfa_failure(
+    pub(super) async fn audit_mfa_failure(
         &self,
         tx: &mut S::Tx,
         user: &UserRecord,
@@ -802,7 +855,10 @@ impl<S: Store> Sigra<S> {
     }
 
     /// How long the MFA lock still lasts, if it is on.
-    fn mfa_lock_remaining(&self, credential: &MfaCredentialRecord) -> Option<std::time::Duration> {
+    pub(super) fn mfa_lock_remaining(
+        &self,
+        credential: &MfaCredentialRecord,
+    ) -> Option<std::time::Duration> {
         let until = credential.locked_until?;
         let left = until - self.now();
         (left.is_positive()).then(|| {

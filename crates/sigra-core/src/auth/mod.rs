@@ -34,7 +34,9 @@ mod email;
 mod links;
 mod login;
 mod mfa;
+mod mfa_passkey;
 mod notice;
+mod passkeys;
 mod prune;
 mod register;
 mod session_events;
@@ -133,6 +135,9 @@ pub enum AuthError {
     /// Hashing failed (not a policy problem). Shown as a generic "try again".
     #[error("something went wrong; try again")]
     Internal(String),
+    /// A passkey ceremony was refused (the variant says why) or failed.
+    #[error(transparent)]
+    Passkey(#[from] crate::passkey::PasskeyError),
 }
 
 impl AuthError {
@@ -144,7 +149,10 @@ impl AuthError {
     /// assert!(!AuthError::Internal("x".into()).is_client_error());
     /// ```
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, Self::Store(_) | Self::Internal(_))
+        match self {
+            Self::Passkey(err) => err.is_client_error(),
+            other => !matches!(other, Self::Store(_) | Self::Internal(_)),
+        }
     }
 }
 
@@ -587,6 +595,7 @@ impl<S: Store> SigraBuilder<S> {
             cache::SessionCache::new(ttl)
         });
         let breach = breach::BreachGuard::new(self.config.password())?;
+        let passkeys = crate::passkey::RelyingParty::new(self.config.passkey(), &keys.base)?;
         Ok(Sigra {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -595,6 +604,7 @@ impl<S: Store> SigraBuilder<S> {
                 policy,
                 breach,
                 keys,
+                passkeys,
                 clock: self.clock,
                 sessions,
                 job_signal: crate::jobs::JobSignal::default(),
@@ -630,6 +640,8 @@ struct Inner<S> {
     /// The breached-password check (`password.breach_check`), off by default.
     breach: breach::BreachGuard,
     keys: Keys,
+    /// The WebAuthn relying party (`passkey` config group).
+    passkeys: crate::passkey::RelyingParty,
     clock: fn() -> OffsetDateTime,
     /// Sessions recently read by `authenticate` (shared with [`SessionEvents`] handles).
     sessions: Arc<cache::SessionCache>,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{AuthError, Sigra};
 use crate::store::{
     EmailTokenStore as _, JobStore as _, RateLimitStore as _, SessionKind, SessionStore as _,
-    Store, Transaction as _,
+    Store, Transaction as _, WebauthnChallengeStore as _,
 };
 
 /// How many rows [`Sigra::prune`] deleted.
@@ -20,6 +20,8 @@ pub struct Pruned {
     pub rate_limits: u64,
     /// Finished jobs past their retention (`jobs.keep_done`, `jobs.keep_dead`).
     pub jobs: u64,
+    /// Passkey ceremony challenges past their lifetime (never finished).
+    pub webauthn_challenges: u64,
 }
 
 impl<S: Store> Sigra<S> {
@@ -27,7 +29,7 @@ impl<S: Store> Sigra<S> {
     /// own idle and absolute timeouts), email tokens older than the longest token lifetime
     /// (48 h by default; shorter-lived ones are refused on use long before), and rate-limit
     /// windows older than the longest window, and finished jobs (delivered mails' metadata,
-    /// dead jobs) older than their retention. One transaction; returns the counts.
+    /// dead jobs) older than their retention, and passkey challenges past their lifetime. One transaction; returns the counts.
     ///
     /// Nothing depends on it for correctness (every read checks expiry), but without it these
     /// tables only grow. Run it every few minutes as a periodic job, as the generated app
@@ -92,12 +94,14 @@ impl<S: Store> Sigra<S> {
         let rate_limits = tx.prune_rate_limits(ago(longest_window)).await?;
         let j = self.config().jobs();
         let jobs = tx.prune_jobs(ago(j.keep_done), ago(j.keep_dead)).await?;
+        let webauthn_challenges = tx.prune_webauthn_challenges(now).await?;
         tx.commit().await?;
         Ok(Pruned {
             sessions,
             email_tokens,
             rate_limits,
             jobs,
+            webauthn_challenges,
         })
     }
 }

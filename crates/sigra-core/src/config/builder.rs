@@ -2,8 +2,8 @@
 
 use super::{
     AccountConfig, AuditConfig, ConfigError, CookieConfig, JobsConfig, LockoutConfig, MfaConfig,
-    PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig, WebConfig, env,
-    validate,
+    PasskeyConfig, PasswordConfig, RateLimitConfig, SessionConfig, SigraConfig, TokenConfig,
+    WebConfig, env, validate,
 };
 
 /// Builds a [`SigraConfig`]: starts from the defaults, applies changes, validates in
@@ -189,6 +189,20 @@ impl SigraConfigBuilder {
         /// ```
         web,
         WebConfig
+    );
+    group_setter!(
+        /// Changes the passkey settings (relying party, challenge lifetime, sign-count policy).
+        ///
+        /// ```
+        /// let b = sigra_core::config::SigraConfig::builder().passkey(|p| {
+        ///     p.rp_id = "example.com".into();
+        ///     p.rp_origin = "https://app.example.com".into();
+        /// });
+        /// assert_eq!(b.build()?.passkey().rp_id, "example.com");
+        /// # Ok::<(), sigra_core::config::ConfigError>(())
+        /// ```
+        passkey,
+        PasskeyConfig
     );
 
     /// Allows a session cookie without `Secure` outside dev mode. Only for setups where TLS

@@ -1,6 +1,7 @@
 //! `SIGRA_*` environment variables: the table of settings, and total parsers for their values.
 
 use super::account::UnconfirmedPolicy;
+use super::passkey::SignCountPolicy;
 use super::password::BreachCheckFailure;
 use super::session::SameSite;
 use super::{ConfigError, SigraConfig};
@@ -92,6 +93,11 @@ pub(crate) static SETTINGS: &[Setting] = &[
     setting!("web.hsts_max_age", "SIGRA_HSTS_MAX_AGE", web.hsts_max_age, duration, show_duration),
     setting!("web.login_path", "SIGRA_LOGIN_PATH", web.login_path, string, show_string),
     setting!("web.sudo_path", "SIGRA_SUDO_PATH", web.sudo_path, string, show_string),
+    setting!("passkey.rp_id", "SIGRA_PASSKEY_RP_ID", passkey.rp_id, string, show_string),
+    setting!("passkey.rp_origin", "SIGRA_PASSKEY_RP_ORIGIN", passkey.rp_origin, string, show_string),
+    setting!("passkey.rp_name", "SIGRA_PASSKEY_RP_NAME", passkey.rp_name, string, show_string),
+    setting!("passkey.challenge_ttl", "SIGRA_PASSKEY_CHALLENGE_TTL", passkey.challenge_ttl, duration, show_duration),
+    setting!("passkey.sign_count_policy", "SIGRA_PASSKEY_SIGN_COUNT_POLICY", passkey.sign_count_policy, sign_count_policy, show_sign_count_policy),
 ];
 
 /// The setting at `path`, if any.
@@ -254,6 +260,18 @@ fn breach_check_failure(v: &str) -> Result<BreachCheckFailure, Expected> {
     )
 }
 
+fn sign_count_policy(v: &str) -> Result<SignCountPolicy, Expected> {
+    choice(
+        v,
+        &[
+            ("warn", SignCountPolicy::Warn),
+            ("reauth", SignCountPolicy::Reauth),
+            ("revoke", SignCountPolicy::Revoke),
+        ],
+        "warn, reauth or revoke",
+    )
+}
+
 // ------------------------------------------------------------------------ display
 
 /// A duration in the largest unit that divides it exactly (days only from 7 days on, so
@@ -302,6 +320,10 @@ fn show_unconfirmed(v: &UnconfirmedPolicy) -> String {
 }
 
 fn show_breach_check_failure(v: &BreachCheckFailure) -> String {
+    v.as_str().to_owned()
+}
+
+fn show_sign_count_policy(v: &SignCountPolicy) -> String {
     v.as_str().to_owned()
 }
 
@@ -366,6 +388,8 @@ mod tests {
         assert!(same_site("lux").is_err());
         assert_eq!(unconfirmed("BLOCK"), Ok(UnconfirmedPolicy::Block));
         assert!(unconfirmed("deny").is_err());
+        assert_eq!(sign_count_policy("Revoke"), Ok(SignCountPolicy::Revoke));
+        assert!(sign_count_policy("ignore").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! - **Plain data.** Settings are small plain structs with public fields, one per concern
 //!   ([`SessionConfig`], [`CookieConfig`], [`TokenConfig`], [`LockoutConfig`],
 //!   [`RateLimitConfig`], [`PasswordConfig`] with [`Argon2Config`], [`AccountConfig`],
-//!   [`AuditConfig`], [`JobsConfig`], [`WebConfig`]). A feature's group arrives with the
+//!   [`AuditConfig`], [`JobsConfig`], [`WebConfig`], [`PasskeyConfig`]). A feature's group arrives with the
 //!   feature: there are no settings for what is not built yet. Durations are
 //!   [`std::time::Duration`] everywhere; Argon2id parameters are plain numbers. This module uses no other module's types, so it depends on
 //!   nothing and everything may depend on it.
@@ -100,6 +100,11 @@
 //! | `web.hsts_max_age` | `SIGRA_HSTS_MAX_AGE` | `365d` | `Strict-Transport-Security` when cookies are `Secure`; `0` = no header; ≤ 730d. |
 //! | `web.login_path` | `SIGRA_LOGIN_PATH` | `/users/log_in` | Where `RequireUser` sends browsers; a local path (`/…`, no `//`, `?`, `#`). |
 //! | `web.sudo_path` | `SIGRA_SUDO_PATH` | `/users/sudo` | Where `RequireSudo` sends browsers; same rules. |
+//! | `passkey.rp_id` | `SIGRA_PASSKEY_RP_ID` | `localhost` | The domain passkeys are bound to; a lowercase host name, the origin's host or a parent of it. |
+//! | `passkey.rp_origin` | `SIGRA_PASSKEY_RP_ORIGIN` | `http://localhost:3000` | The exact origin of the app's pages: `https://host[:port]`, `http://` only for `localhost`; no path. |
+//! | `passkey.rp_name` | `SIGRA_PASSKEY_RP_NAME` | `Sigra` | Shown by authenticators; 1–64 characters. |
+//! | `passkey.challenge_ttl` | `SIGRA_PASSKEY_CHALLENGE_TTL` | `1m` | How long a ceremony's challenge lives in the database; 10s–10m. |
+//! | `passkey.sign_count_policy` | `SIGRA_PASSKEY_SIGN_COUNT_POLICY` | `reauth` | A passkey's counter went backwards (a copied key?): `warn` (audit, allow), `reauth` (refuse this sign-in) or `revoke` (delete the passkey, refuse). |
 //!
 //! (L) needs `danger_allow_long_lifetimes()` to exceed; (A) needs
 //! `danger_lenient_attempt_limits()`; (W) needs `danger_weak_argon2_params()`.
@@ -134,6 +139,7 @@ mod danger;
 mod env;
 mod jobs;
 mod mfa;
+mod passkey;
 mod password;
 mod protection;
 mod session;
@@ -147,6 +153,7 @@ pub use builder::SigraConfigBuilder;
 pub use danger::Danger;
 pub use jobs::JobsConfig;
 pub use mfa::MfaConfig;
+pub use passkey::{PasskeyConfig, SignCountPolicy};
 pub use password::{Argon2Config, BreachCheckFailure, PasswordConfig};
 pub use protection::{LockoutConfig, RateLimitConfig};
 pub use session::{CookieConfig, SameSite, SessionConfig};
@@ -263,6 +270,7 @@ pub struct SigraConfig {
     audit: AuditConfig,
     jobs: JobsConfig,
     web: WebConfig,
+    passkey: PasskeyConfig,
     dangers: Dangers,
 }
 
@@ -492,6 +500,15 @@ impl SigraConfig {
         /// ```
         web,
         WebConfig
+    );
+    group_getter!(
+        /// Passkeys: the relying party, challenge lifetime and sign-count policy.
+        ///
+        /// ```
+        /// assert_eq!(sigra_core::config::SigraConfig::default().passkey().challenge_ttl.as_secs(), 60);
+        /// ```
+        passkey,
+        PasskeyConfig
     );
 }
 

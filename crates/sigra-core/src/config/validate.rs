@@ -385,6 +385,90 @@ fn lifecycle(v: &mut Checker<'_>, c: &SigraConfig) {
     );
     jobs(v, c);
     web(v, c);
+    passkey(v, c);
+}
+
+fn passkey(v: &mut Checker<'_>, c: &SigraConfig) {
+    let p = &c.passkey;
+    v.require(rp_id_ok(&p.rp_id), "passkey.rp_id", || {
+        "must be a lowercase host name such as example.com (letters, digits, `-` and `.`; no \
+         scheme, port or path)"
+            .to_owned()
+    });
+    match origin_host(&p.rp_origin) {
+        None => v.fail(
+            "passkey.rp_origin",
+            "must be an origin: https://host[:port] (http:// only for localhost), no path, query \
+             or fragment"
+                .to_owned(),
+        ),
+        Some(host) => v.require(
+            host == p.rp_id || host.ends_with(&format!(".{}", p.rp_id)),
+            "passkey.rp_origin",
+            || {
+                format!(
+                    "its host must be passkey.rp_id ({}) or a subdomain of it: browsers refuse \
+                     any other pairing",
+                    p.rp_id
+                )
+            },
+        ),
+    }
+    let name_chars = p.rp_name.chars().count();
+    v.require(
+        (1..=64).contains(&name_chars) && !p.rp_name.chars().any(char::is_control),
+        "passkey.rp_name",
+        || "must be 1 to 64 characters without control characters".to_owned(),
+    );
+    v.require(
+        (secs(10)..=mins(10)).contains(&p.challenge_ttl),
+        "passkey.challenge_ttl",
+        || "must be from 10s to 10m (a person needs time to touch the key; an unused challenge should die soon)".to_owned(),
+    );
+}
+
+/// A lowercase DNS name: labels of letters, digits and `-`, not starting or ending with `-`.
+fn rp_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 253
+        && id.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// The host of an origin `https://host[:port]` (or `http://localhost[:port]`); `None` for
+/// anything else. A trailing `/` is tolerated, a path is not.
+fn origin_host(origin: &str) -> Option<&str> {
+    let (secure, rest) = match origin.strip_prefix("https://") {
+        Some(rest) => (true, rest),
+        None => (false, origin.strip_prefix("http://")?),
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty()
+        || rest.contains(['/', '?', '#', '@'])
+        || rest.chars().any(char::is_whitespace)
+    {
+        return None;
+    }
+    let (host, port) = match rest.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    if let Some(port) = port
+        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    if !rp_id_ok(host) || (!secure && host != "localhost") {
+        return None;
+    }
+    Some(host)
 }
 
 fn web(v: &mut Checker<'_>, c: &SigraConfig) {

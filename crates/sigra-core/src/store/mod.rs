@@ -16,13 +16,15 @@
 //!
 //! The operations are split by table, one trait each: [`UserStore`], [`SessionStore`],
 //! [`EmailTokenStore`], [`AuditStore`], [`RateLimitStore`], [`JobStore`] (the outbox and
-//! background jobs), [`MfaStore`] (TOTP credentials and backup codes). A transaction implements them all.
+//! background jobs), [`MfaStore`] (TOTP credentials and backup codes), [`PasskeyStore`] and
+//! [`WebauthnChallengeStore`]. A transaction implements them all.
 //!
 //! # Promises every implementation keeps
 //!
 //! - **Atomic compare-and-set where it says so.** [`EmailTokenStore::take_email_token`] is a
 //!   single `DELETE … RETURNING`: of two concurrent callers holding the same token, exactly
-//!   one gets it. [`UserStore::increment_failed_logins`] and [`RateLimitStore::hit`] are single
+//!   one gets it; so is [`WebauthnChallengeStore::take_webauthn_challenge`].
+//!   [`UserStore::increment_failed_logins`] and [`RateLimitStore::hit`] are single
 //!   `UPDATE … RETURNING` / upsert statements: concurrent increments are never lost.
 //! - **Uniqueness.** User emails are unique case-insensitively among users that are not
 //!   deleted; session token digests are unique; `(context, digest)` of email tokens is unique.
@@ -46,9 +48,11 @@ mod email_tokens;
 mod id;
 mod jobs;
 mod mfa;
+mod passkeys;
 mod rate_limits;
 mod sessions;
 mod users;
+mod webauthn_challenges;
 
 use std::future::Future;
 
@@ -57,9 +61,11 @@ pub use email_tokens::{EmailTokenContext, EmailTokenRecord, EmailTokenStore, New
 pub use id::{Id, IdError};
 pub use jobs::{JobFilter, JobRecord, JobStatus, JobStore, NewJob};
 pub use mfa::{MfaCredentialRecord, MfaStore};
+pub use passkeys::{NewPasskey, PasskeyRecord, PasskeyStore};
 pub use rate_limits::RateLimitStore;
 pub use sessions::{IpHistory, NewSession, SessionKind, SessionRecord, SessionStore};
 pub use users::{NewUser, UserRecord, UserStore};
+pub use webauthn_challenges::{WebauthnChallengeRecord, WebauthnChallengeStore, WebauthnPurpose};
 
 /// What a store reports when an operation fails.
 ///
@@ -143,6 +149,8 @@ pub trait Transaction:
     + AuditStore
     + RateLimitStore
     + JobStore
+    + PasskeyStore
+    + WebauthnChallengeStore
     + MfaStore
     + Send
 {

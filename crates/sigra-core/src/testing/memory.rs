@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use crate::store::{
     AuditEvent, AuditStore, EmailTokenContext, EmailTokenRecord, EmailTokenStore, Id, IpHistory,
-    JobFilter, JobRecord, JobStatus, JobStore, NewEmailToken, NewJob, NewSession, NewUser,
-    RateLimitStore, SessionKind, SessionRecord, SessionStore, Store, StoreError, Transaction,
-    UserRecord, UserStore,
+    JobFilter, JobRecord, JobStatus, JobStore, NewEmailToken, NewJob, NewPasskey, NewSession,
+    NewUser, PasskeyRecord, PasskeyStore, RateLimitStore, SessionKind, SessionRecord, SessionStore,
+    Store, StoreError, Transaction, UserRecord, UserStore, WebauthnChallengeRecord,
+    WebauthnChallengeStore,
 };
 use crate::token::TokenDigest;
 
@@ -30,6 +31,8 @@ struct Tables {
     audit: Vec<AuditEvent>,
     rate_limits: BTreeMap<(String, OffsetDateTime), u32>,
     jobs: Vec<JobRecord>,
+    passkeys: Vec<PasskeyRecord>,
+    webauthn_challenges: Vec<WebauthnChallengeRecord>,
     mfa: Vec<crate::store::MfaCredentialRecord>,
     backup_codes: Vec<mfa::BackupCodeRow>,
     next_int: i64,
@@ -771,5 +774,161 @@ impl JobStore for MemoryTx {
             _ => true,
         });
         Ok((count - self.work.jobs.len()) as u64)
+    }
+}
+
+impl PasskeyStore for MemoryTx {
+    async fn insert_passkey(&mut self, passkey: &NewPasskey) -> Result<PasskeyRecord, StoreError> {
+        if self
+            .work
+            .passkeys
+            .iter()
+            .any(|p| p.credential_id == passkey.credential_id)
+        {
+            return Err(StoreError::Conflict {
+                what: "user_passkeys.credential_id",
+            });
+        }
+        let id = self.assign_id(passkey.id);
+        let mut record = PasskeyRecord::new(
+            id,
+            passkey.user_id,
+            passkey.credential_id.clone(),
+            passkey.passkey.clone(),
+            passkey.nickname.clone(),
+            utc(passkey.created_at),
+        );
+        record.aaguid = passkey.aaguid;
+        record.transports = passkey.transports.clone();
+        record.sign_count = passkey.sign_count;
+        self.work.passkeys.push(record.clone());
+        Ok(record)
+    }
+
+    async fn list_user_passkeys(&mut self, user_id: &Id) -> Result<Vec<PasskeyRecord>, StoreError> {
+        let mut list: Vec<PasskeyRecord> = self
+            .work
+            .passkeys
+            .iter()
+            .filter(|p| &p.user_id == user_id)
+            .cloned()
+            .collect();
+        list.sort_by_key(|p| (p.created_at, p.id));
+        Ok(list)
+    }
+
+    async fn passkey_by_credential_id(
+        &mut self,
+        credential_id: &[u8],
+    ) -> Result<Option<PasskeyRecord>, StoreError> {
+        Ok(self
+            .work
+            .passkeys
+            .iter()
+            .find(|p| p.credential_id == credential_id)
+            .cloned())
+    }
+
+    async fn update_passkey_after_use(
+        &mut self,
+        id: &Id,
+        passkey: &str,
+        sign_count: i64,
+        used_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        match self
+            .work
+            .passkeys
+            .iter_mut()
+            .find(|p| &p.id == id && p.sign_count <= sign_count)
+        {
+            Some(row) => {
+                row.passkey = passkey.to_owned();
+                row.sign_count = sign_count;
+                row.last_used_at = Some(utc(used_at));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn rename_passkey(
+        &mut self,
+        user_id: &Id,
+        id: &Id,
+        nickname: &str,
+    ) -> Result<bool, StoreError> {
+        match self
+            .work
+            .passkeys
+            .iter_mut()
+            .find(|p| &p.id == id && &p.user_id == user_id)
+        {
+            Some(row) => {
+                row.nickname = nickname.to_owned();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete_passkey(&mut self, user_id: &Id, id: &Id) -> Result<bool, StoreError> {
+        let before = self.work.passkeys.len();
+        self.work
+            .passkeys
+            .retain(|p| !(&p.id == id && &p.user_id == user_id));
+        Ok(self.work.passkeys.len() < before)
+    }
+
+    async fn count_user_passkeys(&mut self, user_id: &Id) -> Result<u64, StoreError> {
+        Ok(self
+            .work
+            .passkeys
+            .iter()
+            .filter(|p| &p.user_id == user_id)
+            .count() as u64)
+    }
+}
+
+impl WebauthnChallengeStore for MemoryTx {
+    async fn insert_webauthn_challenge(
+        &mut self,
+        challenge: &WebauthnChallengeRecord,
+    ) -> Result<(), StoreError> {
+        if self
+            .work
+            .webauthn_challenges
+            .iter()
+            .any(|c| c.digest == challenge.digest)
+        {
+            return Err(StoreError::Conflict {
+                what: "webauthn_challenges.digest",
+            });
+        }
+        let mut row = challenge.clone();
+        row.expires_at = utc(row.expires_at);
+        self.work.webauthn_challenges.push(row);
+        Ok(())
+    }
+
+    async fn take_webauthn_challenge(
+        &mut self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<WebauthnChallengeRecord>, StoreError> {
+        let position = self
+            .work
+            .webauthn_challenges
+            .iter()
+            .position(|c| &c.digest == digest);
+        Ok(position
+            .map(|i| self.work.webauthn_challenges.swap_remove(i))
+            .filter(|c| c.expires_at > now))
+    }
+
+    async fn prune_webauthn_challenges(&mut self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = self.work.webauthn_challenges.len();
+        self.work.webauthn_challenges.retain(|c| c.expires_at > now);
+        Ok((before - self.work.webauthn_challenges.len()) as u64)
     }
 }

@@ -121,6 +121,15 @@ impl IntoResponse for ApiError {
 /// | `SessionExpired` | 401 | `session_expired` |
 /// | `LockedOut` | 401 | `locked_out` (clear the cookie first; the notice is in the outbox) |
 /// | `Store`, `Internal` | 500 | `internal` (details logged, never sent) |
+/// | `Passkey(MalformedResponse)` | 400 | `passkey_malformed` |
+/// | `Passkey(ChallengeInvalid)` | 400 | `passkey_challenge_invalid` |
+/// | `Passkey(Rejected)` | 401 | `passkey_rejected` |
+/// | `Passkey(SignCountRegression)` | 401 | `passkey_sign_count_regression` |
+/// | `Passkey(Revoked)` | 401 | `passkey_revoked` |
+/// | `Passkey(AlreadyRegistered)` | 409 | `passkey_already_registered` |
+/// | `Passkey(InvalidNickname)` | 422 | `invalid_nickname` |
+/// | `Passkey(NoPasskeys)` | 422 | `no_passkeys` |
+/// | `Passkey(Config)`, `Passkey(Internal)` | 500 | `internal` |
 ///
 /// The message is the error's `Display`, which every variant words to be safe to show.
 impl From<AuthError> for ApiError {
@@ -140,6 +149,13 @@ impl From<AuthError> for ApiError {
             AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             AuthError::SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
             AuthError::LockedOut => (StatusCode::UNAUTHORIZED, "locked_out"),
+            AuthError::Passkey(passkey) => match passkey_status(passkey) {
+                Some(status_code) => status_code,
+                None => {
+                    tracing::error!(target: "sigra::web", error = %err, detail = ?err, "request failed");
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                }
+            },
             AuthError::MfaAlreadyEnabled => (StatusCode::CONFLICT, "mfa_already_enabled"),
             AuthError::MfaNotEnabled => (StatusCode::CONFLICT, "mfa_not_enabled"),
             AuthError::MfaNotPending => (StatusCode::CONFLICT, "mfa_not_pending"),
@@ -150,6 +166,22 @@ impl From<AuthError> for ApiError {
         };
         Self::new(status, code, err.to_string())
     }
+}
+
+/// The status and code of a refused passkey ceremony; `None` for server failures.
+fn passkey_status(err: &crate::passkey::PasskeyError) -> Option<(StatusCode, &'static str)> {
+    use crate::passkey::PasskeyError as E;
+    Some(match err {
+        E::MalformedResponse => (StatusCode::BAD_REQUEST, "passkey_malformed"),
+        E::ChallengeInvalid => (StatusCode::BAD_REQUEST, "passkey_challenge_invalid"),
+        E::Rejected => (StatusCode::UNAUTHORIZED, "passkey_rejected"),
+        E::SignCountRegression => (StatusCode::UNAUTHORIZED, "passkey_sign_count_regression"),
+        E::Revoked => (StatusCode::UNAUTHORIZED, "passkey_revoked"),
+        E::AlreadyRegistered => (StatusCode::CONFLICT, "passkey_already_registered"),
+        E::InvalidNickname => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_nickname"),
+        E::NoPasskeys => (StatusCode::UNPROCESSABLE_ENTITY, "no_passkeys"),
+        E::Config(_) | E::Internal(_) => return None,
+    })
 }
 
 /// Escapes text for HTML element content and attribute values.

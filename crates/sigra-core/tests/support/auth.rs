@@ -277,6 +277,71 @@ impl RateLimitStore for RecTx {
     }
 }
 
+impl sigra_core::store::PasskeyStore for RecTx {
+    async fn insert_passkey(
+        &mut self,
+        passkey: &sigra_core::store::NewPasskey,
+    ) -> Result<sigra_core::store::PasskeyRecord, StoreError> {
+        self.inner.insert_passkey(passkey).await
+    }
+    async fn list_user_passkeys(
+        &mut self,
+        user_id: &Id,
+    ) -> Result<Vec<sigra_core::store::PasskeyRecord>, StoreError> {
+        self.inner.list_user_passkeys(user_id).await
+    }
+    async fn passkey_by_credential_id(
+        &mut self,
+        credential_id: &[u8],
+    ) -> Result<Option<sigra_core::store::PasskeyRecord>, StoreError> {
+        self.inner.passkey_by_credential_id(credential_id).await
+    }
+    async fn update_passkey_after_use(
+        &mut self,
+        id: &Id,
+        passkey: &str,
+        sign_count: i64,
+        used_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .update_passkey_after_use(id, passkey, sign_count, used_at)
+            .await
+    }
+    async fn rename_passkey(
+        &mut self,
+        user_id: &Id,
+        id: &Id,
+        nickname: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.rename_passkey(user_id, id, nickname).await
+    }
+    async fn delete_passkey(&mut self, user_id: &Id, id: &Id) -> Result<bool, StoreError> {
+        self.inner.delete_passkey(user_id, id).await
+    }
+    async fn count_user_passkeys(&mut self, user_id: &Id) -> Result<u64, StoreError> {
+        self.inner.count_user_passkeys(user_id).await
+    }
+}
+
+impl sigra_core::store::WebauthnChallengeStore for RecTx {
+    async fn insert_webauthn_challenge(
+        &mut self,
+        challenge: &sigra_core::store::WebauthnChallengeRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.insert_webauthn_challenge(challenge).await
+    }
+    async fn take_webauthn_challenge(
+        &mut self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<sigra_core::store::WebauthnChallengeRecord>, StoreError> {
+        self.inner.take_webauthn_challenge(digest, now).await
+    }
+    async fn prune_webauthn_challenges(&mut self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.inner.prune_webauthn_challenges(now).await
+    }
+}
+
 impl MfaStore for RecTx {
     async fn totp_credential(&mut self, u: &Id) -> Result<Option<MfaCredentialRecord>, StoreError> {
         self.inner.totp_credential(u).await

@@ -1,5 +1,6 @@
-//! The pages around the account flows: the home page, the stylesheet and icon, the error pages, and
-//! what every form handler shares ([`HtmlForm`], the time formats).
+//! The pages around the account flows: the home page, the stylesheet, the passkey script and
+//! the icon, the error pages, and what every form handler shares ([`HtmlForm`], the time
+//! formats).
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
@@ -17,6 +18,9 @@ use crate::app::AppState;
 /// The stylesheet, compiled into the binary.
 const SIGRA_CSS: &str = include_str!("../../static/sigra/sigra.css");
 
+/// The passkey script (pages that offer passkeys load it), compiled into the binary.
+const PASSKEYS_JS: &str = include_str!("../../static/sigra/passkeys.js");
+
 /// The icon the layout links to, compiled into the binary.
 const FAVICON_SVG: &str = include_str!("../../static/sigra/favicon.svg");
 
@@ -25,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/sigra/sigra.css", get(stylesheet))
+        .route("/sigra/passkeys.js", get(passkeys_script))
         .route("/sigra/favicon.svg", get(favicon))
 }
 
@@ -41,6 +46,18 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         SIGRA_CSS,
+    )
+        .into_response()
+}
+
+/// GET /sigra/passkeys.js
+async fn passkeys_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PASSKEYS_JS,
     )
         .into_response()
 }

@@ -52,6 +52,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/auth/mfa.html"),
     ),
     (
+        "auth/passkeys.html",
+        include_str!("../../templates/auth/passkeys.html"),
+    ),
+    (
         "auth/register.html",
         include_str!("../../templates/auth/register.html"),
     ),

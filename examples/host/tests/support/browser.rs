@@ -244,6 +244,24 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Posts a JSON body as a page's script does: `Accept` and `Content-Type` JSON, the
+    /// origin and the CSRF token in the `x-csrf-token` header.
+    pub async fn post_json(&mut self, path: &str, body: &str) -> Resp {
+        if self.csrf.is_none() {
+            self.get("/").await;
+        }
+        let mut req = self
+            .request(Method::POST, path)
+            .header(header::ACCEPT, "application/json")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, APP_URL);
+        if let Some(token) = &self.csrf {
+            req = req.header("x-csrf-token", token);
+        }
+        let req = req.body(Body::from(body.to_owned())).unwrap();
+        self.send(req).await
+    }
+
     /// The CSRF token of the latest page.
     pub fn csrf(&self) -> Option<&str> {
         self.csrf.as_deref()

@@ -14,9 +14,10 @@
 //! it; both expand one list of cases, so they always run the same suite.
 //!
 //! Each case is also a public function (grouped by table: [`users`], [`sessions`],
-//! [`email_tokens`], [`audit`], [`rate_limits`], [`jobs`], [`mfa`], [`transactions`]) so a
-//! test can run one contract on its own with [`run_case`]. A broken promise panics with the
-//! contract's name, what happened and how to fix the SQL, for example:
+//! [`email_tokens`], [`audit`], [`rate_limits`], [`jobs`], [`mfa`], [`passkeys`],
+//! [`webauthn_challenges`], [`transactions`]) so a test can run one contract on its own with
+//! [`run_case`]. A broken promise panics with the contract's name, what happened and how to
+//! fix the SQL, for example:
 //!
 //! ```text
 //! store contract broken: EmailTokenStore::take_email_token is single-use under concurrency
@@ -77,10 +78,12 @@ pub mod audit;
 pub mod email_tokens;
 pub mod jobs;
 pub mod mfa;
+pub mod passkeys;
 pub mod rate_limits;
 pub mod sessions;
 pub mod transactions;
 pub mod users;
+pub mod webauthn_challenges;
 
 use std::fmt;
 use std::future::Future;
@@ -273,6 +276,17 @@ macro_rules! __store_conformance_cases {
                 release_job,
                 retry_job,
                 prune_jobs,
+            },
+            passkeys {
+                round_trip,
+                credential_id_unique,
+                rename_and_delete_are_scoped,
+                update_after_use_never_rolls_back,
+            },
+            webauthn_challenges {
+                round_trip,
+                take_single_use_under_concurrency,
+                expired_not_returned_and_pruned,
             },
             mfa {
                 round_trip,

@@ -23,6 +23,7 @@ mod audit;
 mod email_tokens;
 mod jobs;
 mod mfa;
+mod passkeys;
 mod rate_limits;
 mod sessions;
 mod users;

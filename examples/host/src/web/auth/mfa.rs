@@ -71,6 +71,14 @@ fn trust_days(accounts: &Accounts) -> u64 {
     accounts.config().mfa().trust_ttl.as_secs() / 86_400
 }
 
+/// Whether to offer "Use a passkey" (a failed read just leaves it out).
+async fn has_passkeys(accounts: &Accounts, user: &sigra_core::store::Id) -> bool {
+    accounts
+        .list_passkeys(user)
+        .await
+        .is_ok_and(|list| !list.is_empty())
+}
+
 /// GET /users/mfa
 pub async fn new(
     State(accounts): State<Accounts>,
@@ -86,11 +94,12 @@ pub async fn new(
         return start_again(&accounts);
     };
     match accounts.pending_mfa(&cookie).await {
-        Ok(Some(_)) => render(
+        Ok(Some(pending)) => render(
             "auth/mfa.html",
             context! {
                 form => context! { remember_me => checked(&query.remember_me), return_to },
                 trust_days => trust_days(&accounts),
+                has_passkeys => has_passkeys(&accounts, &pending.user.id).await,
                 ..page.context(),
             },
         )
@@ -144,21 +153,28 @@ pub async fn create(
                 .into_response()
         }
         Err(AuthError::SessionExpired) => start_again(&accounts),
-        Err(err) => refused(
-            &err,
-            render(
-                "auth/mfa.html",
-                context! {
-                    form => context! {
-                        remember_me,
-                        trust_browser => checked(&form.trust_browser),
-                        return_to,
+        Err(err) => {
+            let has_passkeys = match accounts.pending_mfa(&cookie).await {
+                Ok(Some(pending)) => has_passkeys(&accounts, &pending.user.id).await,
+                _ => false,
+            };
+            refused(
+                &err,
+                render(
+                    "auth/mfa.html",
+                    context! {
+                        form => context! {
+                            remember_me,
+                            trust_browser => checked(&form.trust_browser),
+                            return_to,
+                        },
+                        trust_days => trust_days(&accounts),
+                        has_passkeys,
+                        errors => errors_for(&err, &[]),
+                        ..page.context(),
                     },
-                    trust_days => trust_days(&accounts),
-                    errors => errors_for(&err, &[]),
-                    ..page.context(),
-                },
-            ),
-        ),
+                ),
+            )
+        }
     }
 }

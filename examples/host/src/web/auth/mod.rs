@@ -6,6 +6,7 @@ pub mod confirmation;
 pub mod login;
 pub mod magic_link;
 pub mod mfa;
+pub mod passkeys;
 pub mod registration;
 pub mod reset_password;
 pub mod sessions;
@@ -54,6 +55,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/users/sudo", post(sudo::create))
         .route("/users/mfa", post(mfa::create))
+        .route(
+            "/users/log_in/passkey/options",
+            post(passkeys::login_options),
+        )
+        .route("/users/log_in/passkey", post(passkeys::log_in))
+        .route("/users/mfa/passkey/options", post(passkeys::mfa_options))
+        .route("/users/mfa/passkey", post(passkeys::mfa))
         .route_layer(sigra_core::web::rate_limit_layer(state.accounts.clone()));
 
     Router::new()
@@ -92,6 +100,22 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/users/settings/two_factor/forget_browsers",
             to_form("/users/settings/two_factor").post(two_factor::forget_browsers),
+        )
+        .route(
+            "/users/settings/passkeys",
+            get(passkeys::index).post(passkeys::create),
+        )
+        .route(
+            "/users/settings/passkeys/options",
+            post(passkeys::registration_options),
+        )
+        .route(
+            "/users/settings/passkeys/{id}/rename",
+            to_form("/users/settings/passkeys").post(passkeys::rename),
+        )
+        .route(
+            "/users/settings/passkeys/{id}/delete",
+            to_form("/users/settings/passkeys").post(passkeys::delete),
         )
         .route("/users/settings", get(settings::edit))
         .route(
