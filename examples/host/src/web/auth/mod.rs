@@ -30,7 +30,8 @@ use crate::accounts::Accounts;
 use crate::app::AppState;
 
 /// Every account page. The anonymous POSTs (registering, logging in, confirming, asking for
-/// links, resetting, sudo) each count against the per-IP limit (10 a minute by default,
+/// links, resetting, sudo, the MFA step, finishing a passkey login) each count against the
+/// per-IP limit (10 a minute by default,
 /// counters in the database so every instance shares them).
 ///
 /// Every address a form posts to also answers GET (a reload after a refused form, a typed
@@ -55,16 +56,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/users/sudo", post(sudo::create))
         .route("/users/mfa", post(mfa::create))
-        .route(
-            "/users/log_in/passkey/options",
-            post(passkeys::login_options),
-        )
         .route("/users/log_in/passkey", post(passkeys::log_in))
-        .route("/users/mfa/passkey/options", post(passkeys::mfa_options))
         .route("/users/mfa/passkey", post(passkeys::mfa))
         .route_layer(sigra_core::web::rate_limit_layer(state.accounts.clone()));
 
     Router::new()
+        // Asking for passkey options verifies nothing (the finish is limited above); the login
+        // page asks on every load for autofill, which must not use up the per-IP limit.
+        .route(
+            "/users/log_in/passkey/options",
+            post(passkeys::login_options),
+        )
+        .route("/users/mfa/passkey/options", post(passkeys::mfa_options))
         .route("/users/register", get(registration::new))
         .route("/users/log_in", get(login::new))
         .route(
