@@ -184,7 +184,8 @@ pub async fn create(
 
 /// The passkey id from the path; anything else is an id of nobody's passkey.
 fn passkey_id(id: &str) -> Option<Id> {
-    id.parse().ok()
+    // This app's tables are keyed by UUID; anything else is not one of its passkeys.
+    id.parse::<uuid::Uuid>().ok().map(Id::from)
 }
 
 /// POST /users/settings/passkeys/{id}/rename
