@@ -63,6 +63,12 @@ struct InstallArgs {
     /// Generate JSON endpoints only, no HTML pages.
     #[arg(long, overrides_with = "html")]
     no_html: bool,
+    /// Generate passkeys: WebAuthn login and second factor (the default).
+    #[arg(long, overrides_with = "no_passkeys")]
+    passkeys: bool,
+    /// Leave passkeys out: no passkey tables, pages, endpoints or script.
+    #[arg(long, overrides_with = "passkeys")]
+    no_passkeys: bool,
     /// Print the plan and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -108,6 +114,7 @@ fn install_command(args: InstallArgs) -> ExitCode {
         database: args.database,
         binary_id: !args.no_binary_id,
         html: !args.no_html,
+        passkeys: !args.no_passkeys,
         dry_run: args.dry_run,
         force: args.force,
         sigra_path: args.sigra_path,

@@ -110,6 +110,11 @@ fn app(sigra: Sigra<Counting>) -> Router {
                 .route("/users/log_in", post(log_in))
                 .route_layer(web::rate_limit_layer(sigra.clone())),
         )
+        .merge(
+            Router::new()
+                .route("/options", post(|| async { "options" }))
+                .route_layer(web::rate_limit_layer(sigra.clone()).separate_bucket("options", 3)),
+        )
         .layer(web::layers(sigra.clone()))
         .with_state(sigra)
 }
@@ -249,6 +254,14 @@ async fn a_browser_session_through_the_layers() {
         .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key(header::RETRY_AFTER));
+    // A separate bucket counts on its own (the login limit is used up): 3 × 10 per window.
+    for n in 0..30 {
+        let response = client.post("/options", String::new(), Some(&token)).await;
+        assert_eq!(response.status(), StatusCode::OK, "options request {n}");
+        assert_eq!(response.headers()["x-ratelimit-limit"], "30");
+    }
+    let response = client.post("/options", String::new(), Some(&token)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     store.fail.store(true, Ordering::SeqCst);
     let response = client
         .send(

@@ -10,6 +10,7 @@
 //! database = "sqlite"
 //! binary_id = true
 //! html = true
+//! passkeys = true
 //! sigra_core = '{ path = "../../crates/sigra-core" }'
 //! units = ["core", "html"]
 //!
@@ -47,6 +48,7 @@ pub(crate) struct InstallRecord {
     pub(crate) database: String,
     pub(crate) binary_id: bool,
     pub(crate) html: bool,
+    pub(crate) passkeys: bool,
     pub(crate) sigra_core: String,
     pub(crate) units: Vec<String>,
 }
@@ -123,6 +125,7 @@ impl Manifest {
         let _ = writeln!(out, "database = {}", s(&install.database));
         let _ = writeln!(out, "binary_id = {}", install.binary_id);
         let _ = writeln!(out, "html = {}", install.html);
+        let _ = writeln!(out, "passkeys = {}", install.passkeys);
         let _ = writeln!(out, "sigra_core = {}", s(&install.sigra_core));
         let units: Vec<String> = install.units.iter().map(|u| s(u)).collect();
         let _ = writeln!(out, "units = [{}]", units.join(", "));
@@ -152,6 +155,7 @@ mod tests {
             database: "sqlite".into(),
             binary_id: true,
             html: true,
+            passkeys: true,
             sigra_core: "{ path = \"../sigra\" }".into(),
             units: vec!["core".into(), "html".into()],
         }

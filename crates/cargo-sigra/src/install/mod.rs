@@ -37,6 +37,7 @@ pub(crate) struct Options {
     pub(crate) database: Database,
     pub(crate) binary_id: bool,
     pub(crate) html: bool,
+    pub(crate) passkeys: bool,
     pub(crate) dry_run: bool,
     pub(crate) force: bool,
     /// A local Sigra checkout (its root or its `crates/sigra-core`), relative to the app (or
@@ -132,6 +133,7 @@ pub(crate) fn run(
         database: options.database,
         binary_id: options.binary_id,
         html: options.html,
+        passkeys: options.passkeys,
         sigra_core_dep,
     };
     let plan = plan::plan(
@@ -314,6 +316,7 @@ mod tests {
             database,
             binary_id,
             html,
+            passkeys: true,
             dry_run: false,
             force: false,
             sigra_path: None,

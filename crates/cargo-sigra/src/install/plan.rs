@@ -310,6 +310,7 @@ pub(crate) fn plan(vars: Variables, input: &PlanInput<'_>) -> Result<Plan, Insta
         database: vars.database.tag().to_owned(),
         binary_id: vars.binary_id,
         html: vars.html,
+        passkeys: vars.passkeys,
         sigra_core: vars.sigra_core_dep.clone(),
         units: units.iter().map(|u| u.name.clone()).collect(),
     };
@@ -433,6 +434,7 @@ mod tests {
             database: Database::Sqlite,
             binary_id: true,
             html: true,
+            passkeys: true,
             sigra_core_dep: "\"0.1\"".into(),
         };
         let result = plan(

@@ -33,6 +33,15 @@ pub(crate) fn plan(plan: &Plan) -> String {
         "  pages       {}",
         if v.html { "HTML" } else { "JSON only" }
     );
+    let _ = writeln!(
+        out,
+        "  passkeys    {}",
+        if v.passkeys {
+            "yes"
+        } else {
+            "no (--no-passkeys)"
+        }
+    );
     let _ = writeln!(out, "  sigra-core  {}", v.sigra_core_dep);
 
     out.push_str("\nUnits:\n");

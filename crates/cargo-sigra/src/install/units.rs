@@ -191,7 +191,7 @@ fn load(
         }
     }
 
-    let files = unit_files(files, name, &doc, database)?;
+    let files = unit_files(env, files, name, &doc, vars, database)?;
 
     Ok(Some(Unit {
         name: name.to_owned(),
@@ -205,11 +205,14 @@ fn load(
     }))
 }
 
-/// The unit's templates for `database`, with their `[files."…"]` options.
+/// The unit's templates for `database` whose `when` (if any) holds for `vars`, with their
+/// `[files."…"]` options.
 fn unit_files(
+    env: &Environment<'_>,
     all: Files,
     unit: &str,
     doc: &DocumentMut,
+    vars: &Value,
     database: Database,
 ) -> Result<Vec<UnitFile>, InstallError> {
     let prefix = format!("{UNITS_DIR}{unit}/");
@@ -217,6 +220,7 @@ fn unit_files(
         templates::embedded(all, &prefix).any(|(p, _)| p.strip_prefix(&prefix) == Some(source))
     };
     let mut user_files = Vec::new();
+    let mut left_out = Vec::new();
     if let Some(item) = doc.get("files") {
         let table = item
             .as_table_like()
@@ -226,18 +230,29 @@ fn unit_files(
                 .as_table_like()
                 .ok_or_else(|| unit_error(unit, format!("`files.\"{source}\"` must be a table")))?;
             for (key, value) in opts.iter() {
-                if key != "user_file" {
+                let valid = match key {
+                    "user_file" => value.as_bool().is_some(),
+                    "when" => value.as_str().is_some(),
+                    _ => {
+                        return Err(unit_error(
+                            unit,
+                            format!(
+                                "`files.\"{source}\"` has an unknown key `{key}` (known: user_file, when)"
+                            ),
+                        ));
+                    }
+                };
+                if !valid {
                     return Err(unit_error(
                         unit,
                         format!(
-                            "`files.\"{source}\"` has an unknown key `{key}` (known: user_file)"
+                            "`files.\"{source}\".{key}` must be {}",
+                            if key == "when" {
+                                "a string (a minijinja expression)"
+                            } else {
+                                "true or false"
+                            }
                         ),
-                    ));
-                }
-                if value.as_bool().is_none() {
-                    return Err(unit_error(
-                        unit,
-                        format!("`files.\"{source}\".user_file` must be true or false"),
                     ));
                 }
             }
@@ -246,6 +261,11 @@ fn unit_files(
                     unit,
                     format!("`[files.\"{source}\"]` names a file the unit does not have"),
                 ));
+            }
+            if let Some(when) = opts.get("when").and_then(Item::as_str)
+                && !templates::eval_condition(env, unit, when, vars)?
+            {
+                left_out.push(source.to_owned());
             }
             if opts.get("user_file").and_then(Item::as_bool) == Some(true) {
                 let wiring = wiring_source(source);
@@ -267,7 +287,10 @@ fn unit_files(
         let Some(source) = template.strip_prefix(&prefix) else {
             continue;
         };
-        if source == "unit.toml" || source.ends_with(WIRING_SUFFIX) {
+        if source == "unit.toml"
+            || source.ends_with(WIRING_SUFFIX)
+            || left_out.iter().any(|l| l == source)
+        {
             continue;
         }
         let Some(output) = source.strip_suffix(".tmpl") else {

@@ -45,6 +45,8 @@ pub(crate) struct Variables {
     pub(crate) database: Database,
     pub(crate) binary_id: bool,
     pub(crate) html: bool,
+    /// Passkeys are generated (not `--no-passkeys`).
+    pub(crate) passkeys: bool,
     /// The sigra-core dependency as a TOML value: `"0.1"` or `{ path = "../sigra-core" }`.
     pub(crate) sigra_core_dep: String,
 }
@@ -97,6 +99,7 @@ impl Variables {
             .collect();
         map.insert("binary_id", Value::from(self.binary_id));
         map.insert("html", Value::from(self.html));
+        map.insert("passkeys", Value::from(self.passkeys));
         if let Some(slots) = slots {
             map.insert("slots", Value::from(slots.clone()));
         }
@@ -116,6 +119,7 @@ mod tests {
             database: Database::Sqlite,
             binary_id: true,
             html: true,
+            passkeys: true,
             sigra_core_dep: dep.into(),
         }
     }

@@ -18,8 +18,8 @@ use crate::audit::{AuditAction, RequestMeta};
 use crate::config::{SignCountPolicy, UnconfirmedPolicy};
 use crate::passkey::{PasskeyChallenge, PasskeyError, RelyingParty, internal};
 use crate::store::{
-    AuditOutcome, AuditStore as _, Id, NewPasskey, PasskeyRecord, PasskeyStore as _, SessionKind,
-    Store, Transaction as _, UserStore as _, WebauthnChallengeRecord, WebauthnChallengeStore as _,
+    AuditOutcome, AuditStore as _, Id, NewPasskey, PasskeyRecord, PasskeyStore, SessionKind, Store,
+    Transaction as _, UserStore as _, WebauthnChallengeRecord, WebauthnChallengeStore as _,
     WebauthnPurpose,
 };
 use crate::token::Token;
@@ -87,8 +87,14 @@ fn options_json(options: &impl serde::Serialize) -> Result<serde_json::Value, Pa
 }
 
 impl<S: Store> Sigra<S> {
-    fn relying_party(&self) -> &RelyingParty {
-        &self.inner.passkeys
+    /// The relying party, or [`PasskeyError::NotInstalled`] when the app's store is
+    /// [`WithoutPasskeys`](crate::store::WithoutPasskeys).
+    fn relying_party(&self) -> Result<&RelyingParty, PasskeyError> {
+        if <S::Tx as PasskeyStore>::INSTALLED {
+            Ok(&self.inner.passkeys)
+        } else {
+            Err(PasskeyError::NotInstalled)
+        }
     }
 
     /// Stores a ceremony's state under a fresh random id and returns the id for the browser.
@@ -131,6 +137,7 @@ impl<S: Store> Sigra<S> {
         challenge_id: &str,
         purposes: &[WebauthnPurpose],
     ) -> Result<Option<WebauthnChallengeRecord>, AuthError> {
+        self.relying_party()?;
         let Ok(token) = Token::parse(challenge_id) else {
             return Ok(None);
         };
@@ -196,7 +203,7 @@ impl<S: Store> Sigra<S> {
             exclude.push(parse_passkey(&record)?.cred_id().clone());
         }
         let (options, state) = self
-            .relying_party()
+            .relying_party()?
             .webauthn()
             .start_passkey_registration(
                 RelyingParty::user_handle(&auth.user.id),
@@ -274,7 +281,7 @@ impl<S: Store> Sigra<S> {
         };
         let state: PasskeyRegistration = parse_state(&challenge)?;
         let passkey = match self
-            .relying_party()
+            .relying_party()?
             .webauthn()
             .finish_passkey_registration(&response, &state)
         {
@@ -352,7 +359,7 @@ impl<S: Store> Sigra<S> {
         meta: &RequestMeta,
     ) -> Result<PasskeyChallenge, AuthError> {
         let (options, state) = self
-            .relying_party()
+            .relying_party()?
             .webauthn()
             .start_discoverable_authentication()
             .map_err(internal)?;
@@ -390,7 +397,7 @@ impl<S: Store> Sigra<S> {
         }
         tracing::debug!(target: "sigra::passkey", ip = meta.ip_string(), "passkey login for an email started");
         if passkeys.is_empty() {
-            let options = self.relying_party().fake_request_options(email)?;
+            let options = self.relying_party()?.fake_request_options(email)?;
             // A row like a real one, bound to no user: finishing it is always refused.
             return self
                 .start_ceremony(
@@ -402,7 +409,7 @@ impl<S: Store> Sigra<S> {
                 .await;
         }
         let (options, state) = self
-            .relying_party()
+            .relying_party()?
             .webauthn()
             .start_passkey_authentication(&passkeys)
             .map_err(internal)?;
@@ -536,7 +543,7 @@ impl<S: Store> Sigra<S> {
             return Err(PasskeyError::NoPasskeys.into());
         }
         let (options, state) = self
-            .relying_party()
+            .relying_party()?
             .webauthn()
             .start_passkey_authentication(&passkeys)
             .map_err(internal)?;
@@ -671,7 +678,7 @@ impl<S: Store> Sigra<S> {
             Ok(passkey) => passkey,
             Err(err) => return failed(err),
         };
-        let webauthn = self.relying_party().webauthn();
+        let webauthn = self.relying_party().map_err(|e| Err(e.into()))?.webauthn();
         let result = match challenge.purpose {
             WebauthnPurpose::Login => {
                 // The authenticator names the account (user handle); it must be the owner of

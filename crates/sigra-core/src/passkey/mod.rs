@@ -99,6 +99,10 @@ pub enum PasskeyError {
     /// The user has no passkey to verify with.
     #[error("no passkey is registered for this account")]
     NoPasskeys,
+    /// The app was installed without passkeys (its store is
+    /// [`WithoutPasskeys`](crate::store::WithoutPasskeys)).
+    #[error("passkeys are not available in this app")]
+    NotInstalled,
     /// The relying-party configuration was refused by webauthn-rs.
     #[error("passkeys are misconfigured: {0}")]
     Config(String),

@@ -61,7 +61,7 @@ pub use email_tokens::{EmailTokenContext, EmailTokenRecord, EmailTokenStore, New
 pub use id::{Id, IdError};
 pub use jobs::{JobFilter, JobRecord, JobStatus, JobStore, NewJob};
 pub use mfa::{MfaCredentialRecord, MfaStore};
-pub use passkeys::{NewPasskey, PasskeyRecord, PasskeyStore};
+pub use passkeys::{NewPasskey, PasskeyRecord, PasskeyStore, WithoutPasskeys};
 pub use rate_limits::RateLimitStore;
 pub use sessions::{IpHistory, NewSession, SessionKind, SessionRecord, SessionStore};
 pub use users::{NewUser, UserRecord, UserStore};

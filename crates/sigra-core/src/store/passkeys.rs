@@ -172,6 +172,11 @@ impl fmt::Debug for NewPasskey {
 ///   stored `sign_count` is at most the new one (`… WHERE id = $1 AND sign_count <= $3`), so
 ///   two concurrent logins cannot roll it back.
 pub trait PasskeyStore {
+    /// Whether the app has passkeys. `false` only through [`WithoutPasskeys`]: the passkey
+    /// ceremonies then refuse with [`PasskeyError::NotInstalled`](crate::passkey::PasskeyError::NotInstalled)
+    /// and the conformance suite skips the passkey cases.
+    const INSTALLED: bool = true;
+
     /// Inserts a passkey.
     fn insert_passkey(
         &mut self,
@@ -221,4 +226,103 @@ pub trait PasskeyStore {
         &mut self,
         user_id: &Id,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Marks the transaction of an app installed without passkeys (`cargo sigra install …
+/// --no-passkeys`): it then implements [`PasskeyStore`] and
+/// [`WebauthnChallengeStore`](super::WebauthnChallengeStore) with no tables behind them.
+///
+/// Reads find nothing (no passkeys, no challenges), pruning deletes nothing, and writes fail
+/// with [`StoreError::Backend`]; sigra-core never reaches them because every passkey ceremony
+/// first refuses with [`PasskeyError::NotInstalled`](crate::passkey::PasskeyError::NotInstalled)
+/// (404 `passkeys_not_installed`). Passkeys cannot be the second factor either: the MFA page
+/// only offers TOTP and backup codes. To add passkeys later, remove the marker, add the
+/// `user_passkeys` and `webauthn_challenges` tables and implement both traits (re-running the
+/// installer without `--no-passkeys` does all three).
+///
+/// ```
+/// use sigra_core::store::{PasskeyStore, WithoutPasskeys};
+///
+/// struct MyTx; // the app's transaction type
+/// impl WithoutPasskeys for MyTx {}
+///
+/// assert!(!<MyTx as PasskeyStore>::INSTALLED);
+/// ```
+pub trait WithoutPasskeys {}
+
+/// The error of a write to a store without passkeys (never reached through sigra-core).
+fn not_installed() -> StoreError {
+    StoreError::Backend(
+        "passkeys are not installed in this app (the store is WithoutPasskeys)".to_owned(),
+    )
+}
+
+impl<T: WithoutPasskeys + Send> PasskeyStore for T {
+    const INSTALLED: bool = false;
+
+    async fn insert_passkey(&mut self, _passkey: &NewPasskey) -> Result<PasskeyRecord, StoreError> {
+        Err(not_installed())
+    }
+
+    async fn list_user_passkeys(
+        &mut self,
+        _user_id: &Id,
+    ) -> Result<Vec<PasskeyRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn passkey_by_credential_id(
+        &mut self,
+        _credential_id: &[u8],
+    ) -> Result<Option<PasskeyRecord>, StoreError> {
+        Ok(None)
+    }
+
+    async fn update_passkey_after_use(
+        &mut self,
+        _id: &Id,
+        _passkey: &str,
+        _sign_count: i64,
+        _used_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    async fn rename_passkey(
+        &mut self,
+        _user_id: &Id,
+        _id: &Id,
+        _nickname: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    async fn delete_passkey(&mut self, _user_id: &Id, _id: &Id) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    async fn count_user_passkeys(&mut self, _user_id: &Id) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+impl<T: WithoutPasskeys + Send> super::WebauthnChallengeStore for T {
+    async fn insert_webauthn_challenge(
+        &mut self,
+        _challenge: &super::WebauthnChallengeRecord,
+    ) -> Result<(), StoreError> {
+        Err(not_installed())
+    }
+
+    async fn take_webauthn_challenge(
+        &mut self,
+        _digest: &crate::token::TokenDigest,
+        _now: OffsetDateTime,
+    ) -> Result<Option<super::WebauthnChallengeRecord>, StoreError> {
+        Ok(None)
+    }
+
+    async fn prune_webauthn_challenges(&mut self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }

@@ -129,6 +129,7 @@ impl IntoResponse for ApiError {
 /// | `Passkey(AlreadyRegistered)` | 409 | `passkey_already_registered` |
 /// | `Passkey(InvalidNickname)` | 422 | `invalid_nickname` |
 /// | `Passkey(NoPasskeys)` | 422 | `no_passkeys` |
+/// | `Passkey(NotInstalled)` | 404 | `passkeys_not_installed` |
 /// | `Passkey(Config)`, `Passkey(Internal)` | 500 | `internal` |
 ///
 /// The message is the error's `Display`, which every variant words to be safe to show.
@@ -180,6 +181,7 @@ fn passkey_status(err: &crate::passkey::PasskeyError) -> Option<(StatusCode, &'s
         E::AlreadyRegistered => (StatusCode::CONFLICT, "passkey_already_registered"),
         E::InvalidNickname => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_nickname"),
         E::NoPasskeys => (StatusCode::UNPROCESSABLE_ENTITY, "no_passkeys"),
+        E::NotInstalled => (StatusCode::NOT_FOUND, "passkeys_not_installed"),
         E::Config(_) | E::Internal(_) => return None,
     })
 }

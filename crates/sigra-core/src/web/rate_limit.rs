@@ -63,6 +63,8 @@ pub fn rate_limit_layer<S: Store>(sigra: Sigra<S>) -> RateLimitLayer<S> {
         shared: Arc::new(Limiter {
             hops: client::proxy_hops(sigra.config()),
             sigra,
+            bucket: "auth",
+            factor: 1,
         }),
     }
 }
@@ -70,6 +72,10 @@ pub fn rate_limit_layer<S: Store>(sigra: Sigra<S>) -> RateLimitLayer<S> {
 struct Limiter<S> {
     sigra: Sigra<S>,
     hops: u8,
+    /// The counter's key prefix: `<bucket>:<ip>`.
+    bucket: &'static str,
+    /// `rate_limit.auth.max` is multiplied by this.
+    factor: u32,
 }
 
 /// The layer [`rate_limit_layer`] builds.
@@ -89,6 +95,8 @@ impl<S> std::fmt::Debug for RateLimitLayer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitLayer")
             .field("trust_proxy_hops", &self.shared.hops)
+            .field("bucket", &self.shared.bucket)
+            .field("factor", &self.shared.factor)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +114,29 @@ impl<S: Store> RateLimitLayer<S> {
             shared: Arc::new(Limiter {
                 sigra: self.shared.sigra.clone(),
                 hops: hops.min(10),
+                bucket: self.shared.bucket,
+                factor: self.shared.factor,
+            }),
+        }
+    }
+
+    /// Counts in a bucket of its own, `<bucket>:<ip>`, allowing `factor` times
+    /// `rate_limit.auth.max` per window (`factor` at least 1). For requests a page makes by
+    /// itself that verify nothing but still write a row, such as the passkey options every
+    /// login page view asks for: they must not use up the login limit, nor be unlimited.
+    ///
+    /// ```ignore
+    /// Router::new()
+    ///     .route("/users/log_in/passkey/options", post(login_options))
+    ///     .route_layer(rate_limit_layer(sigra.clone()).separate_bucket("passkey_options", 10))
+    /// ```
+    pub fn separate_bucket(self, bucket: &'static str, factor: u32) -> Self {
+        Self {
+            shared: Arc::new(Limiter {
+                sigra: self.shared.sigra.clone(),
+                hops: self.shared.hops,
+                bucket,
+                factor: factor.max(1),
             }),
         }
     }
@@ -170,9 +201,11 @@ where
                 Some(client::ClientInfo(meta)) => meta.ip,
                 None => client::client_ip(req.headers(), req.extensions(), shared.hops),
             };
-            let key = format!("auth:{}", rate_limit_ip_key(ip));
-            let limit = &shared.sigra.config().rate_limit().auth;
-            let decision = shared.sigra.rate_limit(&key, limit).await;
+            let key = format!("{}:{}", shared.bucket, rate_limit_ip_key(ip));
+            let auth = &shared.sigra.config().rate_limit().auth;
+            let limit =
+                crate::config::Limit::new(auth.max.saturating_mul(shared.factor), auth.window);
+            let decision = shared.sigra.rate_limit(&key, &limit).await;
             if !decision.allowed {
                 let path = req
                     .extensions()

@@ -22,6 +22,9 @@ async fn insert<S: Store>(store: &S, challenge: &WebauthnChallengeRecord) {
 /// Every column survives insert and take; a second take finds nothing; a duplicate digest is
 /// refused with `Conflict { what: "webauthn_challenges.digest" }`.
 pub async fn round_trip<S: Store<Tx: 'static>>(store: S) {
+    if super::passkeys::not_installed::<S>() {
+        return;
+    }
     const C: &str = "WebauthnChallengeStore::insert_webauthn_challenge / take_webauthn_challenge round-trip every column";
     let user = committed_user(&store, "challenge@example.com").await;
     let bound = WebauthnChallengeRecord::new(
@@ -111,6 +114,9 @@ pub async fn round_trip<S: Store<Tx: 'static>>(store: S) {
 
 /// Of 20 transactions taking the same challenge at once, exactly one gets it.
 pub async fn take_single_use_under_concurrency<S: Store<Tx: 'static>>(store: S) {
+    if super::passkeys::not_installed::<S>() {
+        return;
+    }
     const C: &str =
         "WebauthnChallengeStore::take_webauthn_challenge is single-use under concurrency";
     let digest = fresh_digest();
@@ -155,6 +161,9 @@ pub async fn take_single_use_under_concurrency<S: Store<Tx: 'static>>(store: S) 
 /// An expired challenge is never returned (and is gone after the attempt);
 /// `prune_webauthn_challenges` deletes exactly the expired ones (`expires_at <= now`).
 pub async fn expired_not_returned_and_pruned<S: Store<Tx: 'static>>(store: S) {
+    if super::passkeys::not_installed::<S>() {
+        return;
+    }
     const C: &str = "WebauthnChallengeStore: an expired challenge is not returned, and prune deletes expired ones";
     let expired = WebauthnChallengeRecord::new(
         fresh_digest(),
