@@ -406,16 +406,10 @@ impl<S: Store> Sigra<S> {
             Some(user.id),
             serde_json::json!({ "method": "totp" }),
         );
-        tx.insert_audit_event(&event).await?;
-        self.enqueue_notice(
-            &mut tx,
-            &AuthMail::MfaEnabled {
-                to: user.email.clone(),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.notices_committed();
+        let notice = AuthMail::MfaEnabled {
+            to: user.email.clone(),
+        };
+        self.commit_with_notice(tx, &event, &notice).await?;
         Ok(codes)
     }
 
@@ -446,16 +440,10 @@ impl<S: Store> Sigra<S> {
             Some(user.id),
             serde_json::json!({}),
         );
-        tx.insert_audit_event(&event).await?;
-        self.enqueue_notice(
-            &mut tx,
-            &AuthMail::BackupCodesRegenerated {
-                to: user.email.clone(),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.notices_committed();
+        let notice = AuthMail::BackupCodesRegenerated {
+            to: user.email.clone(),
+        };
+        self.commit_with_notice(tx, &event, &notice).await?;
         Ok(codes)
     }
 
@@ -494,16 +482,10 @@ impl<S: Store> Sigra<S> {
             Some(user.id),
             serde_json::json!({}),
         );
-        tx.insert_audit_event(&event).await?;
-        self.enqueue_notice(
-            &mut tx,
-            &AuthMail::MfaDisabled {
-                to: user.email.clone(),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.notices_committed();
+        let notice = AuthMail::MfaDisabled {
+            to: user.email.clone(),
+        };
+        self.commit_with_notice(tx, &event, &notice).await?;
         Ok(())
     }
 

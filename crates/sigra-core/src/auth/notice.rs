@@ -17,7 +17,7 @@ use super::{AuthError, AuthMail, Sigra, internal};
 use crate::encryption::{EncryptionKey, Keyring};
 use crate::jobs::{JobError, JobSignal, MAIL_QUEUE};
 use crate::keys::SecretKeyBase;
-use crate::store::{JobRecord, JobStore, NewJob, Store};
+use crate::store::{AuditEvent, AuditStore as _, JobRecord, JobStore, NewJob, Store, Transaction as _};
 
 /// Why [`Sigra::open_notice`] could not read a job as a notice.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -56,6 +56,21 @@ fn context(id: Uuid) -> String {
 }
 
 impl<S: Store> Sigra<S> {
+    /// Ends a flow that changed the user's security: its audit row and its notice commit with
+    /// the change (or none of them does), then the worker is woken to send the notice.
+    pub(super) async fn commit_with_notice(
+        &self,
+        mut tx: S::Tx,
+        event: &AuditEvent,
+        notice: &AuthMail,
+    ) -> Result<(), AuthError> {
+        tx.insert_audit_event(event).await?;
+        self.enqueue_notice(&mut tx, notice).await?;
+        tx.commit().await?;
+        self.notices_committed();
+        Ok(())
+    }
+
     /// Enqueues `notice` in `tx`: it is delivered only if `tx` commits. Call
     /// [`notices_committed`](Self::notices_committed) after the commit.
     pub(super) async fn enqueue_notice<T: JobStore + Send>(

@@ -305,15 +305,11 @@ impl<S: Store> Sigra<S> {
             Some(auth.user.id),
             serde_json::json!({ "new_email": new_email }),
         );
-        tx.insert_audit_event(&event).await?;
         let notice = AuthMail::ChangeEmail {
             to: new_email,
             token: link,
         };
-        self.enqueue_notice(&mut tx, &notice).await?;
-        tx.commit().await?;
-        self.notices_committed();
-        Ok(())
+        self.commit_with_notice(tx, &event, &notice).await
     }
 
     /// Completes an email change with the link mailed to the new address. The link must be

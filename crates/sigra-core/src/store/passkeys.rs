@@ -164,13 +164,15 @@ impl fmt::Debug for NewPasskey {
 /// Contract:
 /// - `credential_id` is unique across all users; `insert_passkey` with a taken one fails with
 ///   `Conflict { what: "user_passkeys.credential_id" }` and leaves the transaction usable
-///   (`INSERT … ON CONFLICT DO NOTHING RETURNING …`).
+///   (`INSERT … ON CONFLICT (credential_id) DO NOTHING RETURNING …`: name the column, so a
+///   conflict on another unique index is still an error rather than a silent no-op).
 /// - `list_user_passkeys` returns the user's passkeys oldest first (`created_at`, then `id`).
 /// - `rename_passkey` and `delete_passkey` are scoped to the user: another user's passkey id
 ///   changes nothing and returns `false`.
 /// - `update_passkey_after_use` never moves the counter backwards: it updates only when the
 ///   stored `sign_count` is at most the new one (`… WHERE id = $1 AND sign_count <= $3`), so
-///   two concurrent logins cannot roll it back.
+///   two concurrent logins cannot roll it back. Its `false` (a concurrent login stored a
+///   higher counter first) is not an error: sigra-core goes on, the newer row stands.
 pub trait PasskeyStore {
     /// Whether the app has passkeys. `false` only through [`WithoutPasskeys`]: the passkey
     /// ceremonies then refuse with [`PasskeyError::NotInstalled`](crate::passkey::PasskeyError::NotInstalled)
