@@ -16,6 +16,14 @@
 //!   axe-core checks the login page, the MFA page and every state of the two-factor settings
 //!   (a serious or critical violation fails). The app runs with a raised rate limit
 //!   (`SIGRA_RATE_LIMIT_AUTH_MAX`): the flow posts more than 10 logins and codes a minute.
+//! - `passkeys.mjs`: Chromium's virtual authenticator (DevTools protocol) adds a passkey on
+//!   the settings page, which is renamed; it logs in with the "Log in with a passkey" button,
+//!   then through autofill on the email field (conditional mediation); with two-factor
+//!   authentication on, it answers the MFA page instead of a code; deleted, the button's
+//!   login is refused. axe-core checks the passkey settings (with and without a passkey), the
+//!   login page and the MFA page offering a passkey. The app is served at
+//!   `http://localhost:<port>` (WebAuthn needs a secure context, which `localhost` is over
+//!   plain HTTP and `127.0.0.1` is not), with that origin as its relying party.
 //!
 //! Skips (prints `skipped: ...`) without Chromium, Node.js or `tests/e2e/node_modules`; fails
 //! instead under `SIGRA_REQUIRE_PEERS=1`, as every browser test (see `sigra_tests::browser`).
@@ -60,6 +68,20 @@ impl HostApp {
     /// Starts the app for the spec `name` with `settings` (`SIGRA_*` variables) on top of its
     /// shipped defaults (tries a few ports: one may be taken between picking and binding it).
     fn start_with(name: &str, settings: &[(&str, &str)]) -> Self {
+        Self::start_at(name, "127.0.0.1", settings)
+    }
+
+    /// Like [`HostApp::start_with`], but the browser reaches the app at
+    /// `http://localhost:<port>` (it still listens on 127.0.0.1 only): WebAuthn needs a secure
+    /// context, and `localhost` is one over plain HTTP, an IP address is not. The app is told
+    /// that origin as its passkey relying party (`SIGRA_PASSKEY_RP_ID=localhost`,
+    /// `SIGRA_PASSKEY_RP_ORIGIN`, which must match the page's origin exactly) and as `APP_URL`.
+    fn start_on_localhost(name: &str, settings: &[(&str, &str)]) -> Self {
+        Self::start_at(name, "localhost", settings)
+    }
+
+    /// Starts the app with `url` = `http://{host}:<port>`.
+    fn start_at(name: &str, host: &str, settings: &[(&str, &str)]) -> Self {
         let binary = host_binary();
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -71,7 +93,7 @@ impl HostApp {
         let mut last_failure = String::new();
         for _ in 0..3 {
             let port = free_port();
-            let url = format!("http://127.0.0.1:{port}");
+            let url = format!("http://{host}:{port}");
             let log = dir.join("server.log");
             let out = File::create(&log).unwrap();
             let mut command = Command::new(binary);
@@ -85,7 +107,7 @@ impl HostApp {
                     command.env_remove(key.as_ref());
                 }
             }
-            let mut child = command
+            command
                 .current_dir(&dir)
                 .env(
                     "DATABASE_URL",
@@ -95,7 +117,13 @@ impl HostApp {
                 .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
                 .env("APP_URL", &url)
                 .env("RUST_LOG", "info")
-                .env("NO_COLOR", "1")
+                .env("NO_COLOR", "1");
+            if host == "localhost" {
+                command
+                    .env("SIGRA_PASSKEY_RP_ID", "localhost")
+                    .env("SIGRA_PASSKEY_RP_ORIGIN", &url);
+            }
+            let mut child = command
                 .envs(settings.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(out.try_clone().unwrap())
@@ -518,6 +546,197 @@ fn two_factor_authentication_in_a_real_browser() {
     assert_eq!(refusals, ["invalid_code", "invalid_code"]);
     assert_eq!(app.audit_lines("mfa.enroll", "success").len(), 1);
     assert_eq!(app.audit_lines("mfa.trust.forget", "success").len(), 1);
+    // Nothing went wrong on the server's side.
+    let log = app.log_text();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(
+        errors.is_empty(),
+        "the server logged errors:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn passkeys_in_a_real_browser() {
+    if browser().is_none() {
+        return;
+    }
+    // Five password entries and four passkey logins in well under a minute, as in the
+    // two-factor test.
+    let app = HostApp::start_on_localhost("passkeys", &[("SIGRA_RATE_LIMIT_AUTH_MAX", "60")]);
+    assert!(app.url.starts_with("http://localhost:"), "{}", app.url);
+    let started = Instant::now();
+    let result = run_spec_json("passkeys.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    let elapsed = started.elapsed();
+
+    for step in result["steps"].as_array().unwrap() {
+        eprintln!(
+            "e2e passkeys: {:>6} ms  {}",
+            step["ms"].as_u64().unwrap_or_default(),
+            step["name"].as_str().unwrap_or_default()
+        );
+    }
+    eprintln!("e2e passkeys: spec ran {elapsed:.1?} in all");
+    let steps: Vec<&str> = result["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "register",
+            "confirm with the mailed code",
+            "settings -> passkeys ask for the password first; no passkeys yet",
+            "add a passkey named \"Work laptop\"",
+            "rename it \"Phone\"",
+            "log out",
+            "log in with the \"Log in with a passkey\" button",
+            "log out",
+            "log in through autofill on the email field (conditional mediation)",
+            "turn on two-factor authentication with the app's code",
+            "log out",
+            "log in with the password: the MFA page offers \"Use a passkey\"",
+            "\"Use a passkey\" logs in without a code",
+            "passkey settings: it was used; delete it: the list is empty",
+            "log out",
+            "the passkey button now fails: the server does not know the passkey",
+        ],
+        "{result}"
+    );
+    // The authenticator made one discoverable credential for the account, on localhost.
+    let credentials = result["credentials"].as_array().unwrap();
+    assert_eq!(credentials.len(), 1, "{result}");
+    assert_eq!(credentials[0]["isResidentCredential"], true, "{result}");
+    assert_eq!(credentials[0]["rpId"], "localhost", "{result}");
+    assert_eq!(credentials[0]["userName"], result["email"], "{result}");
+    // What the pages asked navigator.credentials, in order: the settings page created the
+    // passkey; the login page's autofill request waited until the button cancelled it; the
+    // next visit's autofill logged in by itself; the MFA page asked for the account's passkey;
+    // after the delete, the button's assertion reached the server (which refused it).
+    let calls: Vec<String> = result["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {}",
+                c["path"].as_str().unwrap(),
+                c["method"].as_str().unwrap(),
+                c["mediation"].as_str().unwrap_or("modal"),
+                c["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // The password login leaves its page while autofill waits: the request never settles
+    // (or fails as the page goes), it never logs in.
+    let left = calls.get(4).cloned().unwrap_or_default();
+    assert!(
+        left.starts_with("/users/log_in get conditional ") && !left.ends_with(" resolved"),
+        "{calls:?}"
+    );
+    assert_eq!(
+        [&calls[..4], &calls[5..]].concat(),
+        [
+            "/users/settings/passkeys create modal resolved",
+            "/users/log_in get conditional AbortError",
+            "/users/log_in get modal resolved",
+            "/users/log_in get conditional resolved",
+            "/users/mfa get modal resolved",
+            "/users/log_in get conditional AbortError",
+            "/users/log_in get modal resolved",
+        ],
+        "{result}"
+    );
+    assert_eq!(result["mails"][0]["kind"], "confirm", "{result}");
+
+    // axe-core checked every page the brief names (the spec fails on a serious or critical
+    // violation; lesser ones are listed here).
+    let axe_pages = result["axe"]["pages"].as_array().unwrap();
+    let checked: Vec<&str> = axe_pages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "passkey settings (none)",
+        "passkey settings (one passkey)",
+        "login page (passkey button)",
+        "MFA page (with a passkey)",
+        "passkey settings (none, after deleting)",
+        "login page (passkey refused)",
+    ] {
+        assert!(
+            checked.contains(&expected),
+            "axe did not check {expected}: {checked:?}"
+        );
+    }
+    for page in axe_pages {
+        for violation in page["violations"].as_array().unwrap() {
+            eprintln!(
+                "e2e passkeys: axe {} on {}: [{}] {} ({})",
+                result["axe"]["version"].as_str().unwrap_or_default(),
+                page["name"].as_str().unwrap_or_default(),
+                violation["impact"].as_str().unwrap_or_default(),
+                violation["id"].as_str().unwrap_or_default(),
+                violation["targets"]
+            );
+        }
+    }
+
+    // The server recorded what the browser did, in this order.
+    let actions = app.audit_actions();
+    let story = [
+        "auth.register",
+        "auth.confirm",
+        "session.sudo_enter",
+        "passkey.register",
+        "passkey.rename",
+        "session.delete", // log out
+        "passkey.verify", // the button
+        "session.delete",
+        "passkey.verify", // autofill
+        "mfa.enroll",
+        "session.delete",
+        "auth.login",     // the password, then the MFA page
+        "passkey.verify", // "Use a passkey"
+        "mfa.verify",
+        "passkey.delete",
+        "session.delete",
+        "passkey.verify", // the deleted passkey, refused
+    ];
+    assert!(
+        in_order(&actions, &story),
+        "the audit log does not tell the story {story:?}:\n{actions:?}"
+    );
+    let verified: Vec<String> = app
+        .audit_lines("passkey.verify", "success")
+        .iter()
+        .map(|line| metadata_string(line, "purpose").unwrap_or_else(|| line.clone()))
+        .collect();
+    assert_eq!(verified, ["login", "login", "mfa"], "what each passkey did");
+    let refusals: Vec<String> = app
+        .audit_lines("passkey.verify", "failure")
+        .iter()
+        .map(|line| metadata_string(line, "reason").unwrap_or_else(|| line.clone()))
+        .collect();
+    assert_eq!(refusals, ["unknown_credential"]);
+    let methods: Vec<String> = app
+        .audit_lines("mfa.verify", "success")
+        .iter()
+        .map(|line| metadata_string(line, "method").unwrap_or_else(|| line.clone()))
+        .collect();
+    assert_eq!(methods, ["passkey"], "how the second factor was met");
+    for action in ["passkey.register", "passkey.rename", "passkey.delete"] {
+        assert_eq!(app.audit_lines(action, "success").len(), 1, "{action}");
+    }
+    assert_eq!(
+        app.audit_lines("passkey.rename", "success")
+            .iter()
+            .map(|line| metadata_string(line, "nickname").unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["Phone"]
+    );
     // Nothing went wrong on the server's side.
     let log = app.log_text();
     let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();

@@ -1,10 +1,29 @@
-//! Every combination of the install flags (`--database sqlite|postgres`,
-//! `--binary-id|--no-binary-id`, `--html|--no-html`) generates an app that builds, is
-//! formatted, lints clean (`cargo clippy --all-targets -- -D warnings`) and passes its own
-//! tests (`cargo test` inside the generated app: the store and mailbox conformance suites,
-//! the flows through the pages or the JSON API, health). Two more apps take other names
-//! (`Identity Member members`, `Staff Employee employees`), so every name a template
-//! derives from them compiles and keeps the contracts.
+//! The install flags (`--database sqlite|postgres`, `--binary-id|--no-binary-id`,
+//! `--html|--no-html`, `--passkeys|--no-passkeys`) generate apps that build, are formatted,
+//! lint clean (`cargo clippy --all-targets -- -D warnings`) and pass their own tests (`cargo
+//! test` inside the generated app: the store and mailbox conformance suites, the flows
+//! through the pages or the JSON API, health).
+//!
+//! Every *pair* of flag values is covered, not every combination (16 today, doubling with
+//! each flag): the five default-named apps below are a covering array of strength 2 for the
+//! four flags, so any two values (PostgreSQL with integer keys, JSON without passkeys, …)
+//! are built and tested together at least once. Two more apps take other names (`Identity
+//! Member members`, `Staff Employee employees`), so every name a template derives compiles
+//! and keeps the contracts; their flags add the triples that once broke (integer keys with
+//! the passkey pages) or matter most (the JSON passkey endpoints on SQLite).
+//!
+//! | app | database | keys | pages | passkeys |
+//! |---|---|---|---|---|
+//! | `sqlite_uuid_html_the_default` | SQLite | UUID | HTML | on |
+//! | `sqlite_integer_json_no_passkeys` | SQLite | integer | JSON | off |
+//! | `postgres_uuid_json_no_passkeys` | PostgreSQL | UUID | JSON | off |
+//! | `postgres_integer_html_no_passkeys` | PostgreSQL | integer | HTML | off |
+//! | `postgres_integer_json` | PostgreSQL | integer | JSON | on |
+//! | `other_names_postgres_integer_html` | PostgreSQL | integer | HTML | on |
+//! | `other_names_sqlite_uuid_json` | SQLite | UUID | JSON | on |
+//!
+//! A new flag adds a column: extend the five rows so every pair of values still appears
+//! (`pairs_are_covered` checks), adding a row only when no assignment of the new column does.
 //!
 //! Slow: each app is a real build. It shares the workspace's target directory, lockfile and
 //! profile settings, so the dependencies built for `examples/host` are reused and only the
@@ -136,72 +155,51 @@ fn check(spec: &Check) {
 
 const DEFAULT_NAMES: [&str; 3] = ["Accounts", "User", "users"];
 
+/// The five default-named apps' flags: a covering array of strength 2 (see the module docs).
+const DEFAULT_FLAGS: &[&str] = &[];
+const SQLITE_INTEGER_JSON_NO_PASSKEYS: &[&str] = &["--no-binary-id", "--no-html", "--no-passkeys"];
+const POSTGRES_UUID_JSON_NO_PASSKEYS: &[&str] =
+    &["--database", "postgres", "--no-html", "--no-passkeys"];
+const POSTGRES_INTEGER_HTML_NO_PASSKEYS: &[&str] =
+    &["--database", "postgres", "--no-binary-id", "--no-passkeys"];
+const POSTGRES_INTEGER_JSON: &[&str] = &["--database", "postgres", "--no-binary-id", "--no-html"];
+
 #[test]
 fn sqlite_uuid_html_the_default() {
     check(&Check {
         names: DEFAULT_NAMES,
         label: "build-sqlite-uuid-html",
-        flags: &[],
+        flags: DEFAULT_FLAGS,
         clippy: false,
     });
 }
 
 #[test]
-fn sqlite_integer_html() {
+fn sqlite_integer_json_no_passkeys() {
     check(&Check {
         names: DEFAULT_NAMES,
-        label: "build-sqlite-int-html",
-        flags: &["--no-binary-id"],
+        label: "build-sqlite-int-json-nopk",
+        flags: SQLITE_INTEGER_JSON_NO_PASSKEYS,
         clippy: true,
     });
 }
 
 #[test]
-fn sqlite_uuid_json() {
+fn postgres_uuid_json_no_passkeys() {
     check(&Check {
         names: DEFAULT_NAMES,
-        label: "build-sqlite-uuid-json",
-        flags: &["--no-html"],
+        label: "build-postgres-uuid-json-nopk",
+        flags: POSTGRES_UUID_JSON_NO_PASSKEYS,
         clippy: true,
     });
 }
 
 #[test]
-fn sqlite_integer_json() {
+fn postgres_integer_html_no_passkeys() {
     check(&Check {
         names: DEFAULT_NAMES,
-        label: "build-sqlite-int-json",
-        flags: &["--no-html", "--no-binary-id"],
-        clippy: true,
-    });
-}
-
-#[test]
-fn postgres_uuid_html() {
-    check(&Check {
-        names: DEFAULT_NAMES,
-        label: "build-postgres-uuid-html",
-        flags: &["--database", "postgres"],
-        clippy: true,
-    });
-}
-
-#[test]
-fn postgres_integer_html() {
-    check(&Check {
-        names: DEFAULT_NAMES,
-        label: "build-postgres-int-html",
-        flags: &["--database", "postgres", "--no-binary-id"],
-        clippy: true,
-    });
-}
-
-#[test]
-fn postgres_uuid_json() {
-    check(&Check {
-        names: DEFAULT_NAMES,
-        label: "build-postgres-uuid-json",
-        flags: &["--database", "postgres", "--no-html"],
+        label: "build-postgres-int-html-nopk",
+        flags: POSTGRES_INTEGER_HTML_NO_PASSKEYS,
         clippy: true,
     });
 }
@@ -211,27 +209,59 @@ fn postgres_integer_json() {
     check(&Check {
         names: DEFAULT_NAMES,
         label: "build-postgres-int-json",
-        flags: &["--database", "postgres", "--no-binary-id", "--no-html"],
+        flags: POSTGRES_INTEGER_JSON,
         clippy: true,
     });
 }
 
 #[test]
-fn other_names_html() {
+fn other_names_postgres_integer_html() {
     check(&Check {
         names: ["Identity", "Member", "members"],
-        label: "build-names-html",
-        flags: &[],
+        label: "build-names-postgres-int-html",
+        flags: &["--database", "postgres", "--no-binary-id"],
         clippy: true,
     });
 }
 
 #[test]
-fn other_names_integer_json() {
+fn other_names_sqlite_uuid_json() {
     check(&Check {
         names: ["Staff", "Employee", "employees"],
-        label: "build-names-int-json",
-        flags: &["--no-html", "--no-binary-id"],
+        label: "build-names-sqlite-uuid-json",
+        flags: &["--no-html"],
         clippy: true,
     });
+}
+
+/// The five default-named apps cover every pair: for any two flags, each of the four
+/// combinations of their values is some app's.
+#[test]
+fn pairs_are_covered() {
+    const OFF: [&str; 4] = ["postgres", "--no-binary-id", "--no-html", "--no-passkeys"];
+    let rows = [
+        DEFAULT_FLAGS,
+        SQLITE_INTEGER_JSON_NO_PASSKEYS,
+        POSTGRES_UUID_JSON_NO_PASSKEYS,
+        POSTGRES_INTEGER_HTML_NO_PASSKEYS,
+        POSTGRES_INTEGER_JSON,
+    ];
+    let values: Vec<[bool; 4]> = rows
+        .iter()
+        .map(|flags| OFF.map(|flag| flags.contains(&flag)))
+        .collect();
+    for a in 0..OFF.len() {
+        for b in a + 1..OFF.len() {
+            for want in [(false, false), (false, true), (true, false), (true, true)] {
+                assert!(
+                    values.iter().any(|v| (v[a], v[b]) == want),
+                    "no app has {} = {} with {} = {}",
+                    OFF[a],
+                    want.0,
+                    OFF[b],
+                    want.1
+                );
+            }
+        }
+    }
 }

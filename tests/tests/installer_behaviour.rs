@@ -468,12 +468,14 @@ fn no_html_swaps_the_pages_for_the_json_api() {
             "src/web/api/login.rs",
             "src/web/api/mfa.rs",
             "src/web/api/mod.rs",
+            "src/web/api/passkeys.rs",
             "src/web/api/registration.rs",
             "src/web/api/reset_password.rs",
             "src/web/api/sessions.rs",
             "src/web/api/settings.rs",
             "src/web/home.rs",
             "tests/api.rs",
+            "tests/api_passkeys.rs",
             "tests/support/api.rs",
         ]
     );
@@ -498,6 +500,66 @@ fn no_html_swaps_the_pages_for_the_json_api() {
     // The HTML templates pass the runtime template syntax through untouched.
     assert!(read(&html, "templates/layout.html").contains("{% block content %}{% endblock %}"));
     assert!(read(&html, "templates/home.html").contains("{{ current_user.email }}"));
+}
+
+#[test]
+fn no_passkeys_leaves_out_their_tables_pages_endpoints_and_script() {
+    let (_a, with) = installed("passkeys", &[]);
+    let (_b, without) = installed("no-passkeys", &["--no-passkeys"]);
+    let with_files: BTreeSet<String> = installer::tree(&with).into_keys().collect();
+    let without_files: BTreeSet<String> = installer::tree(&without).into_keys().collect();
+    let left_out: Vec<&String> = with_files.difference(&without_files).collect();
+    assert_eq!(
+        left_out,
+        [
+            "migrations/20261206000000_create_passkeys.sql",
+            "src/accounts/store/passkeys.rs",
+            "src/web/auth/passkeys.rs",
+            "static/sigra/passkeys.js",
+            "templates/auth/passkeys.html",
+            "tests/passkeys.rs",
+        ]
+    );
+    assert!(without_files.is_subset(&with_files));
+    // The store says it has no passkeys; nothing else mentions them.
+    let store = read(&without, "src/accounts/store/mod.rs");
+    assert!(
+        store.contains("impl sigra_core::store::WithoutPasskeys for AccountsTx {}"),
+        "{store}"
+    );
+    assert!(!read(&with, "src/accounts/store/mod.rs").contains("WithoutPasskeys"));
+    // Nothing else mentions them: not the login page (no button, no autofill), the MFA page,
+    // the settings page, the routes, the script route, the migrations.
+    let allowed = [
+        "src/accounts/store/mod.rs",
+        "tests/flows.rs", // proves they are gone
+        ".sigra/manifest.toml",
+    ];
+    for path in without_files
+        .iter()
+        .filter(|p| !allowed.contains(&p.as_str()))
+    {
+        let text = read(&without, path);
+        assert!(
+            !text.to_lowercase().contains("passkey"),
+            "{path} mentions passkeys:\n{text}"
+        );
+    }
+    assert!(read(&without, ".sigra/manifest.toml").contains("passkeys = false\n"));
+    assert!(read(&with, ".sigra/manifest.toml").contains("passkeys = true\n"));
+    let login = read(&without, "templates/auth/log_in.html");
+    assert!(login.contains(r#"autocomplete="username""#), "{login}");
+
+    // The JSON app leaves out its passkey endpoints and their tests the same way.
+    let (_c, json) = installed("json-no-passkeys", &["--no-html", "--no-passkeys"]);
+    let json_files: BTreeSet<String> = installer::tree(&json).into_keys().collect();
+    assert!(!json_files.contains("src/web/api/passkeys.rs"));
+    assert!(!json_files.contains("tests/api_passkeys.rs"));
+    assert!(
+        !read(&json, "src/web/api/mod.rs")
+            .to_lowercase()
+            .contains("passkey")
+    );
 }
 
 #[test]

@@ -187,6 +187,10 @@ async fn register_log_in_and_verify() {
         excluded[0]["id"],
         URL_SAFE_NO_PAD.encode(&record.credential_id)
     );
+    // A discoverable credential is asked for: the login button and autofill send no list.
+    let selection = &again.options["publicKey"]["authenticatorSelection"];
+    assert_eq!(selection["residentKey"], "preferred");
+    assert_eq!(selection["requireResidentKey"], false);
 
     // The button / autofill: discoverable.
     s.e.clock.advance(30);

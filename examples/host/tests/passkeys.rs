@@ -99,6 +99,51 @@ async fn login_options_are_webauthn_options_as_json() {
     assert_eq!(resp.status, StatusCode::FORBIDDEN, "{}", resp.body);
 }
 
+/// The options count in a bucket of their own, ten times the login limit: a login page
+/// viewed often does not use up the login attempts, and endless requests still stop.
+#[tokio::test]
+async fn options_have_their_own_generous_rate_limit() {
+    let app = TestApp::start().await;
+    let mut browser = from_ip(&app, 0).await;
+    let limit = app.state.accounts.config().rate_limit().auth.max;
+    for n in 0..limit {
+        let resp = browser
+            .post_json("/users/log_in/passkey/options", "{}")
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::OK,
+            "options request {n}: {}",
+            resp.body
+        );
+    }
+    // The login limit is untouched: a wrong password is still a plain refusal.
+    let resp = browser
+        .submit(
+            "/users/log_in",
+            "/users/log_in",
+            &[("email", "a@example.com"), ("password", "wrong")],
+        )
+        .await;
+    assert_ne!(resp.status, StatusCode::TOO_MANY_REQUESTS);
+    for n in limit..limit * 10 {
+        let resp = browser
+            .post_json("/users/log_in/passkey/options", "{}")
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::OK,
+            "options request {n}: {}",
+            resp.body
+        );
+    }
+    let resp = browser
+        .post_json("/users/log_in/passkey/options", "{}")
+        .await;
+    assert_eq!(resp.status, StatusCode::TOO_MANY_REQUESTS, "{}", resp.body);
+    assert_json_error(&resp, "rate_limited");
+}
+
 #[tokio::test]
 async fn malformed_passkey_calls_are_client_errors() {
     let app = TestApp::start().await;

@@ -17,7 +17,9 @@ use super::{AuthError, AuthMail, Sigra, internal};
 use crate::encryption::{EncryptionKey, Keyring};
 use crate::jobs::{JobError, JobSignal, MAIL_QUEUE};
 use crate::keys::SecretKeyBase;
-use crate::store::{AuditEvent, AuditStore as _, JobRecord, JobStore, NewJob, Store, Transaction as _};
+use crate::store::{
+    AuditEvent, AuditStore as _, JobRecord, JobStore, NewJob, Store, Transaction as _,
+};
 
 /// Why [`Sigra::open_notice`] could not read a job as a notice.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

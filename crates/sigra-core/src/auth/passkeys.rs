@@ -82,6 +82,26 @@ fn check_nickname(nickname: &str) -> Result<String, PasskeyError> {
     Ok(nickname.to_owned())
 }
 
+/// Asks the authenticator for a discoverable credential (a resident key) where it can make
+/// one. The login page finds passkeys without an email (the button and autofill send no
+/// credential list), and only a discoverable credential answers such a request.
+/// webauthn-rs's passkey registration asks for `residentKey: "discouraged"`, with which
+/// security keys (and Chromium's virtual authenticator) make a credential the login page can
+/// never use; platform passkeys are discoverable either way. `"preferred"` (not `"required"`)
+/// keeps authenticators without storage usable: their credential still works as a second
+/// factor and after the email (its id is in the options then), and the finish does not
+/// depend on it.
+fn discoverable(mut options: serde_json::Value) -> serde_json::Value {
+    if let Some(selection) = options
+        .pointer_mut("/publicKey/authenticatorSelection")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        selection.insert("residentKey".to_owned(), "preferred".into());
+        selection.insert("requireResidentKey".to_owned(), false.into());
+    }
+    options
+}
+
 fn options_json(options: &impl serde::Serialize) -> Result<serde_json::Value, PasskeyError> {
     serde_json::to_value(options).map_err(internal)
 }
@@ -223,7 +243,10 @@ impl<S: Store> Sigra<S> {
             .await?;
         tx.commit().await?;
         tracing::debug!(target: "sigra::passkey", user = %auth.user.id, ip = meta.ip_string(), "passkey registration started");
-        Ok(PasskeyChallenge::new(id, options_json(&options)?))
+        Ok(PasskeyChallenge::new(
+            id,
+            discoverable(options_json(&options)?),
+        ))
     }
 
     /// Finishes a registration: `response_json` is the browser's `PublicKeyCredential` as

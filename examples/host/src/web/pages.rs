@@ -1,4 +1,4 @@
-//! The pages around the account flows: the home page, the stylesheet, the passkey script and
+//! The pages around the account flows: the home page, the stylesheet, the passkey script, and
 //! the icon, the error pages, and what every form handler shares ([`HtmlForm`], the time
 //! formats).
 

@@ -31,8 +31,10 @@ use crate::app::AppState;
 
 /// Every account page. The anonymous POSTs (registering, logging in, confirming, asking for
 /// links, resetting, sudo, the MFA step, finishing a passkey login) each count against the
-/// per-IP limit (10 a minute by default,
-/// counters in the database so every instance shares them).
+/// per-IP limit (10 a minute by default, counters in the database so every instance shares
+/// them).
+/// Asking for passkey options counts in a bucket of its own, ten times as large: the login
+/// page asks on every view (for autofill), which must not use up the login limit.
 ///
 /// Every address a form posts to also answers GET (a reload after a refused form, a typed
 /// or bookmarked address): `/users/log_out` with a page asking to confirm, the others with a
@@ -59,15 +61,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/users/log_in/passkey", post(passkeys::log_in))
         .route("/users/mfa/passkey", post(passkeys::mfa))
         .route_layer(sigra_core::web::rate_limit_layer(state.accounts.clone()));
-
-    Router::new()
-        // Asking for passkey options verifies nothing (the finish is limited above); the login
-        // page asks on every load for autofill, which must not use up the per-IP limit.
+    let passkey_options = Router::new()
         .route(
             "/users/log_in/passkey/options",
             post(passkeys::login_options),
         )
         .route("/users/mfa/passkey/options", post(passkeys::mfa_options))
+        .route_layer(
+            sigra_core::web::rate_limit_layer(state.accounts.clone())
+                .separate_bucket("passkey_options", 10),
+        );
+
+    Router::new()
         .route("/users/register", get(registration::new))
         .route("/users/log_in", get(login::new))
         .route(
@@ -143,6 +148,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             to_form("/users/sessions").post(sessions::revoke),
         )
         .merge(rate_limited)
+        .merge(passkey_options)
 }
 
 /// A GET of an address that only takes a form's POST: a redirect to the page with the form.
