@@ -1,6 +1,8 @@
-//! A small HTTP/1.0 client that behaves like a browser filling in forms: it keeps cookies,
-//! sends the page's CSRF token and a same-origin `Origin`. Enough to drive the host app's
-//! HTML forms from a test without a browser (the browser tests use real Chromium).
+//! A small HTTP/1.0 client that behaves like a browser filling in forms and running the
+//! pages' scripts: it keeps cookies, sends the page's CSRF token (a form field, or the
+//! `x-csrf-token` header of a JSON post, as the passkey script does) and a same-origin
+//! `Origin`. Enough to drive the host app's pages from a test without a browser (the browser
+//! tests use real Chromium).
 //!
 //! ```no_run
 //! use sigra_tests::http::Client;
@@ -54,8 +56,8 @@ impl Client {
         }
     }
 
-    /// The same browser (a copy of its cookies) talking to the app at `base`: another instance
-    /// of the same app, as behind a load balancer.
+    /// The same browser (a copy of its cookies) talking to the app at `base`: another
+    /// instance of the same app, as behind a load balancer.
     pub fn with_base(&self, base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
@@ -63,21 +65,23 @@ impl Client {
         }
     }
 
+    /// The value of the cookie whose name ends with `suffix` (`sigra_mfa_trust` finds
+    /// `__Host-sigra_mfa_trust` too), if it holds one.
+    pub fn cookie(&self, suffix: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(name, _)| name.ends_with(suffix))
+            .map(|(_, value)| value.as_str())
+    }
+
     /// `GET path`.
     pub fn get(&mut self, path: &str) -> Response {
         self.request("GET", path, None)
     }
 
-    /// Opens the form page `form_path`, takes its CSRF token, and posts `fields` to
-    /// `action` as a browser would.
+    /// Opens `form_path`, takes its CSRF token, and posts `fields` to `action` as a form.
     pub fn submit(&mut self, form_path: &str, action: &str, fields: &[(&str, &str)]) -> Response {
-        let page = self.get(form_path);
-        let token = csrf_token(&page.body).unwrap_or_else(|| {
-            panic!(
-                "no CSRF token on {form_path} ({}):\n{}",
-                page.status, page.body
-            )
-        });
+        let token = self.token_from(form_path);
         let mut body = format!("_csrf={}", encode(&token));
         for (name, value) in fields {
             body.push('&');
@@ -85,18 +89,57 @@ impl Client {
             body.push('=');
             body.push_str(&encode(value));
         }
+        let body = Body {
+            content_type: "application/x-www-form-urlencoded",
+            bytes: body,
+            csrf_header: None,
+        };
         self.request("POST", action, Some(body))
     }
 
-    fn request(&mut self, method: &str, path: &str, form: Option<String>) -> Response {
+    /// Opens `page_path`, takes its CSRF token, and posts `body` to `action` as the page's
+    /// script does: JSON, with the token in `x-csrf-token`.
+    pub fn post_json(
+        &mut self,
+        page_path: &str,
+        action: &str,
+        body: &serde_json::Value,
+    ) -> Response {
+        let token = self.token_from(page_path);
+        let body = Body {
+            content_type: "application/json",
+            bytes: body.to_string(),
+            csrf_header: Some(token),
+        };
+        self.request("POST", action, Some(body))
+    }
+
+    fn token_from(&mut self, page_path: &str) -> String {
+        let page = self.get(page_path);
+        csrf_token(&page.body).unwrap_or_else(|| {
+            panic!(
+                "no CSRF token on {page_path} ({} {:?}):\n{}",
+                page.status,
+                page.header("location"),
+                page.body
+            )
+        })
+    }
+
+    /// One request on its own connection (HTTP/1.0: the answer ends when it closes).
+    fn request(&mut self, method: &str, path: &str, body: Option<Body>) -> Response {
         let addr = self.base.trim_start_matches("http://").to_owned();
         let mut stream =
             TcpStream::connect(&addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
+        let accept = match &body {
+            Some(body) if body.content_type == "application/json" => "application/json",
+            _ => "text/html",
+        };
         let mut head = format!(
-            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: sigra-tests\r\nAccept: text/html\r\n"
+            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: sigra-tests\r\nAccept: {accept}\r\n"
         );
         if !self.cookies.is_empty() {
             let cookies: Vec<String> = self
@@ -106,17 +149,22 @@ impl Client {
                 .collect();
             head.push_str(&format!("Cookie: {}\r\n", cookies.join("; ")));
         }
-        let body = form.unwrap_or_default();
-        if method == "POST" {
+        let mut payload = String::new();
+        if let Some(body) = body {
             head.push_str(&format!(
-                "Origin: {}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                "Origin: {}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
                 self.base,
-                body.len()
+                body.content_type,
+                body.bytes.len()
             ));
+            if let Some(token) = body.csrf_header {
+                head.push_str(&format!("x-csrf-token: {token}\r\n"));
+            }
+            payload = body.bytes;
         }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
+        stream.write_all(payload.as_bytes()).unwrap();
         let mut raw = Vec::new();
         stream
             .read_to_end(&mut raw)
@@ -151,6 +199,13 @@ impl Client {
             body: body.to_owned(),
         }
     }
+}
+
+/// A request body: its content type, its bytes, and the `x-csrf-token` header to send.
+struct Body {
+    content_type: &'static str,
+    bytes: String,
+    csrf_header: Option<String>,
 }
 
 /// The value of the first `name="_csrf"` hidden input in `html`.
@@ -191,4 +246,13 @@ pub fn link_path(text: &str, base: &str) -> Option<String> {
         .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
         .unwrap_or(rest.len());
     Some(rest[..end].to_owned())
+}
+
+/// The answer's body as JSON.
+///
+/// # Panics
+/// When it is not JSON.
+pub fn json(answer: &Response) -> serde_json::Value {
+    serde_json::from_str(&answer.body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}), status {}:\n{}", answer.status, answer.body))
 }
