@@ -161,6 +161,27 @@ impl HostApp {
         read_log(&self.log)
     }
 
+    /// Runs `spec` against this app; when it fails, the server's warnings and errors are
+    /// printed first (a 429 or a 500 the spec saw has its reason there).
+    fn run_spec(&self, spec: &str) -> serde_json::Value {
+        let run = std::panic::catch_unwind(|| run_spec_json(spec, &[("BASE_URL", &self.url)]));
+        match run {
+            Ok(result) => result.unwrap_or_else(|| panic!("no browser to run {spec}")),
+            Err(failure) => {
+                let log = self.log_text();
+                let problems: Vec<&str> = log
+                    .lines()
+                    .filter(|line| line.contains(" WARN ") || line.contains(" ERROR "))
+                    .collect();
+                eprintln!(
+                    "--- {spec}: the server's warnings and errors ---\n{}",
+                    problems.join("\n")
+                );
+                std::panic::resume_unwind(failure)
+            }
+        }
+    }
+
     /// The audit actions the server logged, in order (`action="auth.login"` ...).
     fn audit_actions(&self) -> Vec<String> {
         self.log_text()
@@ -272,7 +293,7 @@ fn golden_path_in_a_real_browser() {
     }
     let app = HostApp::start("golden_path");
     let started = Instant::now();
-    let result = run_spec_json("golden_path.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    let result = app.run_spec("golden_path.mjs");
     let elapsed = started.elapsed();
 
     let steps: Vec<&str> = result["steps"]
@@ -367,8 +388,9 @@ fn every_auth_page_labels_its_fields_and_has_a_heading_and_language() {
     if browser().is_none() {
         return;
     }
-    let app = HostApp::start("forms_a11y");
-    let result = run_spec_json("forms_a11y.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    // The spec posts forms with errors one after another: no rate limit in the way.
+    let app = HostApp::start_with("forms_a11y", &[("SIGRA_RATE_LIMIT_AUTH_MAX", "60")]);
+    let result = app.run_spec("forms_a11y.mjs");
     let pages = result["pages"].as_array().unwrap();
     for page in pages {
         eprintln!(
@@ -405,7 +427,7 @@ fn two_factor_authentication_in_a_real_browser() {
     // codes on the MFA page, sudo...); the shipped limit is 10 a minute per IP.
     let app = HostApp::start_with("two_factor", &[("SIGRA_RATE_LIMIT_AUTH_MAX", "60")]);
     let started = Instant::now();
-    let result = run_spec_json("two_factor.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    let result = app.run_spec("two_factor.mjs");
     let elapsed = started.elapsed();
 
     for step in result["steps"].as_array().unwrap() {
@@ -566,7 +588,7 @@ fn passkeys_in_a_real_browser() {
     let app = HostApp::start_on_localhost("passkeys", &[("SIGRA_RATE_LIMIT_AUTH_MAX", "60")]);
     assert!(app.url.starts_with("http://localhost:"), "{}", app.url);
     let started = Instant::now();
-    let result = run_spec_json("passkeys.mjs", &[("BASE_URL", &app.url)]).unwrap();
+    let result = app.run_spec("passkeys.mjs");
     let elapsed = started.elapsed();
 
     for step in result["steps"].as_array().unwrap() {
