@@ -40,9 +40,14 @@ use sigra_tests::installer::{self, Scratch};
 use sigra_tests::{postgres, workspace_root};
 
 /// Generates an app named `names` (Context, Schema, table) with `extra` install flags into
-/// `scratch/app`, ready to build like a workspace member would be.
-fn generate(scratch: &Path, names: [&str; 3], extra: &[&str]) -> std::path::PathBuf {
-    let app = installer::cargo_new(scratch, "app", "sigra-generated-app");
+/// `scratch/app` as the package `package`, ready to build like a workspace member would be.
+///
+/// Each app gets a package name of its own: cargo hashes a root package's artifacts by name,
+/// version and dependencies (not by its path), so two apps of one name with the same
+/// dependencies, built at once in the shared target directory, would overwrite each other's
+/// library while the other's doctests link against it.
+fn generate(scratch: &Path, names: [&str; 3], extra: &[&str], package: &str) -> std::path::PathBuf {
+    let app = installer::cargo_new(scratch, "app", package);
     let root = workspace_root();
     let sigra_core = root.join("crates/sigra-core");
     let mut args = vec![
@@ -106,7 +111,8 @@ struct Check {
 fn check(spec: &Check) {
     let started = Instant::now();
     let scratch = Scratch::new(spec.label);
-    let app = generate(scratch.path(), spec.names, spec.flags);
+    let package = format!("sigra-app-{}", spec.label.trim_start_matches("build-"));
+    let app = generate(scratch.path(), spec.names, spec.flags, &package);
     let mut timings = vec![("generate", started.elapsed())];
 
     let step = Instant::now();
