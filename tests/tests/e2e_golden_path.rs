@@ -223,6 +223,31 @@ impl Drop for HostApp {
     }
 }
 
+/// Checks that the spec's axe-core report covers every page in `expected`, and prints the
+/// lesser violations it found (the spec itself fails on a serious or critical one).
+fn check_axe(result: &serde_json::Value, label: &str, expected: &[&str]) {
+    let pages = result["axe"]["pages"].as_array().unwrap();
+    let checked: Vec<&str> = pages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for page in expected {
+        assert!(
+            checked.contains(page),
+            "axe did not check {page}: {checked:?}"
+        );
+    }
+    for page in pages {
+        for violation in page["violations"].as_array().unwrap() {
+            eprintln!(
+                "e2e {label}: axe {} on {}: [{}] {} ({})",
+                result["axe"]["version"].as_str().unwrap_or_default(),
+                page["name"].as_str().unwrap_or_default(),
+                violation["impact"].as_str().unwrap_or_default(),
+                violation["id"].as_str().unwrap_or_default(),
+                violation["targets"]
+            );
+        }
+    }
+}
+
 /// Waits for `GET /` to answer 200; `Err` (with the log) if the process exits or the time
 /// runs out.
 fn wait_until_ready(child: &mut Child, url: &str, log: &Path) -> Result<(), String> {
@@ -480,39 +505,21 @@ fn two_factor_authentication_in_a_real_browser() {
     assert_eq!(kinds, ["confirm", "mfa_enabled"]);
 
     // axe-core checked every page the brief names (the spec fails on a serious or critical
-    // violation; lesser ones are listed here for whoever polishes the templates).
-    let axe_pages = result["axe"]["pages"].as_array().unwrap();
-    let checked: Vec<&str> = axe_pages
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    for expected in [
-        "login page",
-        "MFA page",
-        "MFA page (wrong code)",
-        "two-factor settings (off)",
-        "two-factor settings (enrolling, QR code)",
-        "two-factor settings (enrolling, wrong code)",
-        "two-factor settings (on, backup codes shown)",
-        "two-factor settings (on)",
-    ] {
-        assert!(
-            checked.contains(&expected),
-            "axe did not check {expected}: {checked:?}"
-        );
-    }
-    for page in axe_pages {
-        for violation in page["violations"].as_array().unwrap() {
-            eprintln!(
-                "e2e two-factor: axe {} on {}: [{}] {} ({})",
-                result["axe"]["version"].as_str().unwrap_or_default(),
-                page["name"].as_str().unwrap_or_default(),
-                violation["impact"].as_str().unwrap_or_default(),
-                violation["id"].as_str().unwrap_or_default(),
-                violation["targets"]
-            );
-        }
-    }
+    // violation; lesser ones are listed).
+    check_axe(
+        &result,
+        "two-factor",
+        &[
+            "login page",
+            "MFA page",
+            "MFA page (wrong code)",
+            "two-factor settings (off)",
+            "two-factor settings (enrolling, QR code)",
+            "two-factor settings (enrolling, wrong code)",
+            "two-factor settings (on, backup codes shown)",
+            "two-factor settings (on)",
+        ],
+    );
 
     // The server recorded what the browser did, in this order.
     let actions = app.audit_actions();
@@ -674,37 +681,19 @@ fn passkeys_in_a_real_browser() {
     assert_eq!(result["mails"][0]["kind"], "confirm", "{result}");
 
     // axe-core checked every page the brief names (the spec fails on a serious or critical
-    // violation; lesser ones are listed here).
-    let axe_pages = result["axe"]["pages"].as_array().unwrap();
-    let checked: Vec<&str> = axe_pages
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    for expected in [
-        "passkey settings (none)",
-        "passkey settings (one passkey)",
-        "login page (passkey button)",
-        "MFA page (with a passkey)",
-        "passkey settings (none, after deleting)",
-        "login page (passkey refused)",
-    ] {
-        assert!(
-            checked.contains(&expected),
-            "axe did not check {expected}: {checked:?}"
-        );
-    }
-    for page in axe_pages {
-        for violation in page["violations"].as_array().unwrap() {
-            eprintln!(
-                "e2e passkeys: axe {} on {}: [{}] {} ({})",
-                result["axe"]["version"].as_str().unwrap_or_default(),
-                page["name"].as_str().unwrap_or_default(),
-                violation["impact"].as_str().unwrap_or_default(),
-                violation["id"].as_str().unwrap_or_default(),
-                violation["targets"]
-            );
-        }
-    }
+    // violation; lesser ones are listed).
+    check_axe(
+        &result,
+        "passkeys",
+        &[
+            "passkey settings (none)",
+            "passkey settings (one passkey)",
+            "login page (passkey button)",
+            "MFA page (with a passkey)",
+            "passkey settings (none, after deleting)",
+            "login page (passkey refused)",
+        ],
+    );
 
     // The server recorded what the browser did, in this order.
     let actions = app.audit_actions();
